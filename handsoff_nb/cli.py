@@ -12,7 +12,7 @@ import torch
 from .core import load_profile, default_device, set_seed, show_labeled, get_grid
 
 # %% auto #0
-__all__ = ['cmd_info', 'cmd_render', 'cmd_train_gan', 'cmd_gan_quality', 'cmd_demo', 'make_parser', 'main']
+__all__ = ['cmd_info', 'cmd_render', 'cmd_train_gan', 'cmd_gan_quality', 'cmd_train_encoder', 'cmd_demo', 'make_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #7c2adbd1
 def _fail(msg:str) -> int:
@@ -81,6 +81,33 @@ def cmd_gan_quality(a) -> dict:
     print(json.dumps(res, indent=1))
     return res
 
+# %% ../nbs/10_cli.ipynb #cb795109
+def cmd_train_encoder(a) -> Path:
+    "Train (or resume) an inversion encoder for generator `a.ckpt`: regression, then capped LPIPS."
+    from handsoff_nb.core import data_samples_dir
+    from handsoff_nb.stylegan2 import load_generator
+    from handsoff_nb.inversion import train_encoder, tune_encoder_lpips, save_encoder
+    from handsoff_nb.perceptual import make_lpips
+    p = load_profile(a.profile)
+    ckpt = a.ckpt or data_samples_dir()/'toyfaces_g64.pt'
+    dev = torch.device(a.device) if a.device else default_device()
+    G, w_avg, _ = load_generator(ckpt)
+    G = G.to(dev).eval()
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    E, run = train_encoder(G, steps=a.steps or p.encoder_steps, batch=a.batch or p.batch_size,
+                           out_dir=out/'regression', seed=a.seed, w_avg=None if w_avg is None else w_avg.to(dev))
+    save_encoder(E, out/'encoder.pt', extra=dict(stage='regression', steps=run['step'], generator=str(ckpt),
+                                                 seconds=round(run['seconds'], 1), seed=a.seed))
+    print(f"regression: {run['step']} steps, {run['seconds']:.0f}s → {out/'encoder.pt'}")
+    cap = p.lpips_steps if a.lpips_steps is None else a.lpips_steps
+    if cap > 0:
+        model, info = make_lpips(device=dev)
+        E, run2 = tune_encoder_lpips(E, G, model, steps=cap, out_dir=out/'lpips', seed=a.seed)
+        save_encoder(E, out/'encoder_tuned.pt', extra=dict(stage='lpips', cap=cap, lpips=str(info),
+                     regression_steps=run['step'], generator=str(ckpt), seconds=round(run2['seconds'], 1)))
+        print(f"LPIPS tuning ({info}): {cap} steps, {run2['seconds']:.0f}s → {out/'encoder_tuned.pt'}")
+    return out
+
 # %% ../nbs/10_cli.ipynb #92d6a90d
 def cmd_demo(a) -> Path:
     "The main job on the bundled toy model: labeled ToyFaces, GAN samples and their quality report."
@@ -121,6 +148,13 @@ def make_parser() -> argparse.ArgumentParser:
     q = sub.add_parser('gan-quality', help='judge a generator checkpoint'); q.set_defaults(fn=cmd_gan_quality)
     q.add_argument('ckpt'); q.add_argument('--n', type=int, default=1000)
     q.add_argument('--out', default='outputs/gan_quality')
+    e = sub.add_parser('train-encoder', help='train or resume the inversion encoder of a generator')
+    e.set_defaults(fn=cmd_train_encoder)
+    e.add_argument('ckpt', nargs='?', default=None, help='generator checkpoint (default: the shipped toy model)')
+    e.add_argument('--out', default='runs/encoder'); e.add_argument('--steps', type=int, default=None)
+    e.add_argument('--batch', type=int, default=None); e.add_argument('--seed', type=int, default=0)
+    e.add_argument('--lpips-steps', type=int, default=None, help='cap of the LPIPS tuning (default: profile)')
+    e.add_argument('--device', default=None)
     d = sub.add_parser('demo', help='the main job on the bundled toy model'); d.set_defaults(fn=cmd_demo)
     d.add_argument('--out', default='outputs/demo'); d.add_argument('--n', type=int, default=500)
     d.add_argument('--seed', type=int, default=0)
