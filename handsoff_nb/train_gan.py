@@ -170,6 +170,7 @@ def train_gan(data, # iterator of `(B,3,H,W)` batches in [-1,1] (or dicts with '
               device=None, progress:bool=True) -> GANState:
     "Train (or resume) a StyleGAN2 on batches from the iterator `data`; checkpoints in `out_dir`."
     out_dir = Path(out_dir); ck = out_dir/'last.pt'
+    out_dir.mkdir(parents=True, exist_ok=True)
     s = load_state(ck, device) if ck.exists() else new_state(gcfg or GenConfig.toy64(), tc or TrainConfig(), device)
     if tc is not None: s.tc.steps = tc.steps  # a resumed run may be extended
     dev = next(s.G.parameters()).device

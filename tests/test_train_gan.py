@@ -52,3 +52,9 @@ def test_atomic_save_leaves_old_file_on_failure(tmp_path):
     p = tmp_path/'x.pt'; atomic_save({'a': torch.zeros(1)}, p)
     with pytest.raises(Exception): atomic_save({'a': lambda: 0}, p)  # unpicklable
     assert torch.load(p, weights_only=True)['a'].shape == (1,)
+
+def test_new_nested_out_dir_gets_sample_grids(tmp_path):
+    out = tmp_path/'new'/'run'  # does not exist yet: the first sample grid must not crash the run
+    train_gan(batches(), CFG, TrainConfig(steps=2, batch=2, sample_every=1, ckpt_every=100), out, 'cpu',
+              progress=False)
+    assert sorted(p.name for p in out.glob('samples_*.png')) == ['samples_000001.png', 'samples_000002.png']
