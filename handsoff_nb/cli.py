@@ -12,7 +12,8 @@ import torch
 from .core import load_profile, default_device, set_seed, show_labeled, get_grid
 
 # %% auto #0
-__all__ = ['cmd_info', 'cmd_render', 'cmd_train_gan', 'cmd_gan_quality', 'cmd_train_encoder', 'cmd_demo', 'make_parser', 'main']
+__all__ = ['cmd_info', 'cmd_render', 'cmd_train_gan', 'cmd_gan_quality', 'cmd_train_encoder', 'cmd_generate', 'cmd_demo',
+           'make_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #7c2adbd1
 def _fail(msg:str) -> int:
@@ -108,6 +109,33 @@ def cmd_train_encoder(a) -> Path:
         print(f"LPIPS tuning ({info}): {cap} steps, {run2['seconds']:.0f}s → {out/'encoder_tuned.pt'}")
     return out
 
+# %% ../nbs/10_cli.ipynb #6359f9f8
+def _shipped(name:str) -> Path:
+    from handsoff_nb.core import data_samples_dir
+    return data_samples_dir()/name
+
+def cmd_generate(a) -> dict:
+    "HandsOff on a generator, an encoder and a labeled folder → a labeled dataset in `a.out/dataset`."
+    from handsoff_nb.stylegan2 import load_generator
+    from handsoff_nb.inversion import load_encoder
+    from handsoff_nb.generate import handsoff_dataset
+    p = load_profile(a.profile)
+    dev = torch.device(a.device) if a.device else default_device()
+    G, w_avg, _ = load_generator(a.generator or _shipped('toyfaces_g64.pt'))
+    G = G.to(dev).eval()
+    E = load_encoder(a.encoder or _shipped('toyfaces_e64.pt'), dev)
+    if (E.cfg.size, E.cfg.n_latent, E.cfg.style_dim) != (G.size, G.n_latent, G.style_dim):
+        raise ValueError(f"the encoder (size, n_latent, style_dim) = {(E.cfg.size, E.cfg.n_latent, E.cfg.style_dim)} "
+                         f"does not fit the generator's {(G.size, G.n_latent, G.style_dim)}")
+    idx = handsoff_dataset(G, E, a.labeled or _shipped('toyfaces_labeled'), a.out, a.n or p.n_generate,
+                           n_labeled=a.n_labeled or p.n_labeled, lg_steps=a.lg_steps or p.lg_steps,
+                           ensemble_size=a.ensemble or p.ensemble_size, refine_steps=a.refine_steps,
+                           w_avg=None if w_avg is None else w_avg.to(dev), seed=a.seed, psi=a.psi,
+                           shard_size=a.shard_size, drop_frac=a.drop_frac, num_shards=a.num_shards,
+                           shard_index=a.shard_index)
+    print(json.dumps(idx, indent=1))
+    return idx
+
 # %% ../nbs/10_cli.ipynb #92d6a90d
 def cmd_demo(a) -> Path:
     "The main job on the bundled toy model: labeled ToyFaces, GAN samples and their quality report."
@@ -155,6 +183,18 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument('--batch', type=int, default=None); e.add_argument('--seed', type=int, default=0)
     e.add_argument('--lpips-steps', type=int, default=None, help='cap of the LPIPS tuning (default: profile)')
     e.add_argument('--device', default=None)
+    g = sub.add_parser('generate', help='HandsOff: labeled few → label generator → labeled dataset')
+    g.set_defaults(fn=cmd_generate)
+    g.add_argument('--out', default='outputs/handsoff'); g.add_argument('--n', type=int, default=None)
+    g.add_argument('--generator', default=None, help='generator checkpoint (default: shipped toy model)')
+    g.add_argument('--encoder', default=None, help='encoder file (default: shipped toy encoder)')
+    g.add_argument('--labeled', default=None, help='labeled folder (default: shipped ToyFaces few)')
+    g.add_argument('--n-labeled', type=int, default=None); g.add_argument('--lg-steps', type=int, default=None)
+    g.add_argument('--ensemble', type=int, default=None); g.add_argument('--refine-steps', type=int, default=0)
+    g.add_argument('--shard-size', type=int, default=100); g.add_argument('--drop-frac', type=float, default=0.1)
+    g.add_argument('--psi', type=float, default=0.7); g.add_argument('--seed', type=int, default=0)
+    g.add_argument('--num-shards', type=int, default=None); g.add_argument('--shard-index', type=int, default=None)
+    g.add_argument('--device', default=None)
     d = sub.add_parser('demo', help='the main job on the bundled toy model'); d.set_defaults(fn=cmd_demo)
     d.add_argument('--out', default='outputs/demo'); d.add_argument('--n', type=int, default=500)
     d.add_argument('--seed', type=int, default=0)

@@ -18,7 +18,8 @@ from .data import save_labeled_folder, load_labeled_folder
 
 # %% auto #0
 __all__ = ['image_seed', 'latents_for', 'top_fraction_mean', 'SegmenterLabeler', 'keep_mask', 'shard_name', 'shard_indices',
-           'write_shard', 'shard_done', 'work_part', 'write_index', 'generate_dataset', 'LabeledStream']
+           'write_shard', 'shard_done', 'work_part', 'write_index', 'generate_dataset', 'LabeledStream',
+           'save_label_generator', 'load_label_generator', 'LGLabeler', 'handsoff_dataset']
 
 # %% ../nbs/07_generate.ipynb #9cecc7ee
 def image_seed(seed:int, index:int) -> int:
@@ -184,3 +185,55 @@ class LabeledStream(IterableDataset):
             keep = keep_mask(out['score'], self.drop_frac)
             yield {k: v[keep] for k, v in out.items() if torch.is_tensor(v)} | dict(seeds=torch.tensor(seeds)[keep])
             b += step
+
+# %% ../nbs/07_generate.ipynb #4b7645c1
+def save_label_generator(lg, path, extra:dict|None=None) -> Path:
+    "Save a `LabelGenerator`'s weights and config (plain values) to `path`, atomically."
+    from dataclasses import asdict
+    from handsoff_nb.inversion import atomic_save
+    ck = dict(state_dict={k: v.detach().cpu() for k, v in lg.state_dict().items()}, config=asdict(lg.cfg),
+              format='handsoff_nb.label_generator/1', extra=extra or {})
+    return atomic_save(ck, path)
+
+def load_label_generator(path, device='cpu'):
+    "An eval-mode `LabelGenerator` from `save_label_generator`'s file (weights-only load)."
+    from handsoff_nb.stylegan2 import safe_load, CheckpointError
+    from handsoff_nb.label_generator import LGConfig, LabelGenerator
+    ck = safe_load(path, device)
+    if not (isinstance(ck, dict) and str(ck.get('format', '')).startswith('handsoff_nb.label_generator')):
+        raise CheckpointError(f"{path}: not a label-generator file (written by `save_label_generator`)")
+    lg = LabelGenerator(LGConfig(**ck['config'])); lg.load_state_dict(ck['state_dict'])
+    return lg.to(device).eval()
+
+class LGLabeler:
+    "The labeler of HandsOff: `G`'s image and the label generator's mask, keypoints, depth and score."
+    def __init__(self, G:Generator, lg, batch_size:int=16): self.G, self.lg, self.batch_size = G, lg, batch_size
+    def __call__(self, ws:Tensor) -> dict:
+        from handsoff_nb.label_generator import predict_labels
+        return predict_labels(self.G, self.lg, ws, self.batch_size)
+
+# %% ../nbs/07_generate.ipynb #fe035836
+def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its dict; E: an `Encoder`
+                     out, n:int,              # output folder; images to generate
+                     n_labeled:int|None=None, # use the first N labeled images (default: all, at most 50)
+                     lg_steps:int|None=None, ensemble_size:int|None=None, refine_steps:int=0,
+                     w_avg:Tensor|None=None, seed:int=0, progress:bool=True, **gen_kwargs) -> dict:
+    "Labeled folder → inverted latents → label generator → `n` generated labeled images in `out/dataset`."
+    from handsoff_nb.inversion import invert
+    from handsoff_nb.label_generator import LGConfig, train_label_generator
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    lab = load_labeled_folder(labeled, size=G.size) if not isinstance(labeled, dict) else labeled
+    N = min(len(lab['img']), n_labeled or 50)
+    f = out/'label_generator.pt'
+    if f.exists(): lg = load_label_generator(f, next(G.parameters()).device)
+    else:
+        ws = invert(lab['img'][:N], E, G, refine_steps=refine_steps, progress=progress)
+        labels = {k: lab[k][:N].to(ws.device) for k in ('mask', 'kps', 'depth') if k in lab}
+        kw = {} if ensemble_size is None else dict(ensemble_size=ensemble_size)
+        lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, **kw), steps=lg_steps,
+                                   seed=seed, progress=progress)
+        save_label_generator(lg, f, extra=dict(n_labeled=N, steps=len(lg.history), refine_steps=refine_steps,
+                                               names=list(lab.get('names', []))[:N]))
+    info = dict(n_labeled=N, label_generator=f.name)
+    return generate_dataset(G, LGLabeler(G, lg), out/'dataset', n, w_avg=w_avg, seed=seed, progress=progress,
+                            info=info, **gen_kwargs)

@@ -1,0 +1,222 @@
+"Dense invariants of `handsoff_nb.label_generator`: heads, targets, uncertainty, seeded training."
+import math
+import pytest
+import torch
+from handsoff_nb.stylegan2 import GenConfig, make_generator
+from handsoff_nb.data import render_toyfaces, SPLITS
+from handsoff_nb.hypercolumns import feature_channels, generate_features, sample_pixels, take_pixels
+from handsoff_nb.label_generator import *
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope='module')
+def G():
+    torch.manual_seed(0)
+    return make_generator(GenConfig.tiny()).eval()
+
+
+@pytest.fixture(scope='module')
+def data(G):
+    ws = G.mapping(torch.randn(4, G.style_dim, generator=torch.Generator().manual_seed(0)))
+    ws = ws[:, None].expand(-1, G.n_latent, -1).detach().clone()
+    lab = render_toyfaces(SPLITS['labeled'][:4], size=32)
+    return ws, {k: lab[k] for k in ('mask', 'kps', 'depth')}
+
+
+@pytest.fixture(scope='module')
+def cfg(G, data):
+    return LGConfig.for_generator(G, data[1], ensemble_size=2, hidden=(32, 16))
+
+
+def _snapshot(G): return {k: v.clone() for k, v in G.state_dict().items()}
+
+
+# ---------------------------------------------------------------- config and model
+
+def test_config_from_labels(G, data):
+    ws, lab = data
+    c = LGConfig.for_generator(G, lab, ensemble_size=4)
+    assert (c.size, c.n_classes, c.n_kps, c.depth, c.n_out) == (32, 8, 5, True, 14)
+    assert c.channels == feature_channels(G)
+    seg_only = LGConfig.for_generator(G, {'mask': lab['mask']})
+    assert (seg_only.n_kps, seg_only.depth, seg_only.n_out) == (0, False, 8)
+    with pytest.raises(ValueError): LGConfig(channels=(4,), n_classes=0, n_kps=0, depth=False)
+    with pytest.raises(ValueError): LGConfig(channels=())
+
+
+def test_shapes_and_dense_equals_sampled(G, data, cfg):
+    ws, _ = data
+    lg = make_label_generator(cfg, seed=0)
+    with torch.no_grad():
+        _, feats = generate_features(G, ws)
+        dense = lg(feats)
+        idx = sample_pixels(4, 32, 200, generator=torch.Generator().manual_seed(3))
+        at = lg.forward_at(feats, idx)
+    assert dense.shape == (2, 4, 14, 32, 32) and at.shape == (2, 4, 200, 14)
+    for m in range(2):
+        torch.testing.assert_close(at[m], take_pixels(dense[m], idx), atol=1e-5, rtol=0)
+
+
+def test_members_are_independent(G, data, cfg):
+    "Member m's output depends only on its own slice of the first layer and its own MLP."
+    ws, _ = data
+    lg = make_label_generator(cfg, seed=0)
+    with torch.no_grad():
+        _, feats = generate_features(G, ws)
+        before = lg(feats)
+        h1 = cfg.hidden[0]
+        for w in lg.proj.weights: w[h1:] += 1.  # change member 1's first layer only
+        after = lg(feats)
+    assert torch.equal(before[0], after[0]) and not torch.allclose(before[1], after[1])
+
+
+def test_init_is_seeded_and_isolated(cfg):
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    a, b, c = make_label_generator(cfg, 0), make_label_generator(cfg, 0), make_label_generator(cfg, 1)
+    assert torch.equal(torch.random.get_rng_state(), state)  # global RNG untouched
+    pa, pb, pc = (torch.cat([p.flatten() for p in m.parameters()]) for m in (a, b, c))
+    assert torch.equal(pa, pb) and not torch.equal(pa, pc)
+
+
+# ---------------------------------------------------------------- heads and targets
+
+def test_split_heads_only_present():
+    c = LGConfig(channels=(4,), n_classes=3, n_kps=0, depth=True)
+    h = split_heads(torch.zeros(2, 7, 4), c)
+    assert list(h) == ['seg', 'depth'] and h['seg'].shape == (2, 7, 3) and h['depth'].shape == (2, 7, 1)
+    h = split_heads(torch.zeros(2, 4, 5, 5), c, dim=1)
+    assert h['seg'].shape == (2, 3, 5, 5)
+
+
+def test_keypoint_targets_and_heatmaps():
+    kps = torch.tensor([[[3., 5., 1.], [10., 2., 0.]]])  # one visible, one hidden
+    heat = keypoint_heatmaps(kps, 16, 1.5)
+    assert heat.shape == (1, 2, 16, 16)
+    assert heat[0, 0, 5, 3] == 1. and heat[0, 0].argmax() == 5 * 16 + 3
+    assert heat[0, 1].abs().max() == 0  # hidden keypoint: no target
+    torch.testing.assert_close(heat[0, 0, 5, 4], torch.tensor(math.exp(-1 / (2 * 1.5 ** 2))))
+    idx = torch.tensor([[5 * 16 + 3, 0]])
+    torch.testing.assert_close(keypoint_targets(kps, idx, 16, 1.5), take_pixels(heat, idx))
+
+
+def test_decode_keypoints_recovers_subpixel_positions():
+    g = torch.Generator().manual_seed(0)
+    xy = torch.rand(3, 4, 2, generator=g) * 20 + 6  # away from the border
+    kps = torch.cat([xy, torch.ones(3, 4, 1)], -1)
+    dec = decode_keypoints(keypoint_heatmaps(kps, 32, 1.5), radius=3)
+    assert dec.shape == (3, 4, 3)
+    assert (dec[..., :2] - xy).abs().max() < 0.1
+    assert (dec[..., 2] > 0.75).all() and (dec[..., 2] <= 1).all()
+
+
+def test_loss_parts_and_member_sum(cfg):
+    out = torch.zeros(2, 3, 10, cfg.n_out)
+    tgt = {'mask': torch.zeros(3, 10, dtype=torch.long), 'kps': torch.zeros(3, 10, 5),
+           'depth': torch.full((3, 10), 0.5)}
+    loss, parts = lg_loss(out, tgt, cfg)
+    assert parts['seg'] == pytest.approx(math.log(8), abs=1e-5)
+    assert parts['kps'] == pytest.approx(math.log(2), abs=1e-5)
+    assert parts['depth'] == pytest.approx(0.25, abs=1e-6)
+    assert loss.item() == pytest.approx(2 * (math.log(8) + math.log(2) + 0.25), abs=1e-4)
+
+
+def test_check_labels_rejects_bad_input(G, data, cfg):
+    ws, lab = data
+    with pytest.raises(ValueError): train_label_generator(G, ws[:3], lab, cfg, steps=1)
+    bad = {**lab, 'mask': lab['mask'].clone()}
+    bad['mask'][0, 0, 0] = 9
+    with pytest.raises(ValueError, match='n_classes'): train_label_generator(G, ws, bad, cfg, steps=1)
+    with pytest.raises(ValueError): train_label_generator(G, ws, {**lab, 'kps': lab['kps'][:, :3]},
+                                                          cfg, steps=1)
+
+
+# ---------------------------------------------------------------- uncertainty
+
+def test_mi_zero_when_members_agree():
+    p = torch.rand(1, 3, 8, 5, 5).softmax(2).expand(4, -1, -1, -1, -1)
+    assert ensemble_mi(p).abs().max() < 1e-6
+
+
+def test_mi_positive_when_members_disagree():
+    g = torch.Generator().manual_seed(0)
+    p = torch.rand(4, 3, 8, 5, 5, generator=g).mul(5).softmax(2)
+    u = ensemble_mi(p)
+    assert u.shape == (3, 5, 5) and (u > 0).all() and (u <= math.log(4) + 1e-6).all()
+    onehot = torch.eye(4)[:, None, :, None, None]  # four sure members, all different
+    torch.testing.assert_close(ensemble_mi(onehot), torch.full((1, 1, 1), math.log(4)))
+
+
+def test_mi_equals_js_divergence_for_two_members():
+    g = torch.Generator().manual_seed(1)
+    p = torch.rand(2, 1, 6, 1, 1, generator=g).softmax(2)
+    m = p.mean(0)
+    kl = lambda a, b: (a * (a / b).log()).sum()
+    js = 0.5 * kl(p[0], m) + 0.5 * kl(p[1], m)
+    torch.testing.assert_close(ensemble_mi(p)[0, 0, 0], js)
+
+
+def test_uncertainty_score_top_fraction():
+    unc = torch.zeros(2, 10, 10)
+    unc[0].view(-1)[:10] = torch.arange(10.)  # the top 10 % of image 0: 0..9
+    unc[1] += 0.3
+    torch.testing.assert_close(uncertainty_score(unc), torch.tensor([4.5, 0.3]))
+    torch.testing.assert_close(uncertainty_score(unc, top=0.05), torch.tensor([7., 0.3]))
+    torch.testing.assert_close(uncertainty_score(unc, top=1.), unc.flatten(1).mean(1))
+
+
+# ---------------------------------------------------------------- training and prediction
+
+def test_training_is_seeded_and_leaves_G_untouched(G, data, cfg):
+    ws, lab = data
+    before = _snapshot(G)
+    kw = dict(steps=4, n_pixels=64, lr=1e-2)
+    a = train_label_generator(G, ws, lab, cfg, seed=0, **kw)
+    b = train_label_generator(G, ws, lab, cfg, seed=0, **kw)
+    c = train_label_generator(G, ws, lab, cfg, seed=1, **kw)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    assert a.history == b.history and len(a.history) == 4
+    assert not all(torch.equal(x, y) for x, y in zip(a.parameters(), c.parameters()))
+    assert all(torch.equal(v, G.state_dict()[k]) for k, v in before.items())
+    assert all(p.requires_grad for p in G.parameters()) and all(p.grad is None for p in G.parameters())
+    assert not a.training
+
+
+def test_training_fits_all_heads(G, data, cfg):
+    ws, lab = data
+    lg = train_label_generator(G, ws, lab, cfg, steps=100, n_pixels=256, lr=1e-2, seed=0)
+    first, last = lg.history[0], lg.history[-1]
+    assert all(last[k] < 0.7 * first[k] for k in ('seg', 'kps', 'depth')), (first, last)
+    pred = predict_labels(G, lg, ws)
+    assert (pred['mask'] == lab['mask']).float().mean() > (lab['mask'] == 0).float().mean()
+    vis = lab['kps'][..., 2] > 0
+    assert (pred['kps'] - lab['kps'])[..., :2].norm(dim=-1)[vis].mean() < 3
+
+
+def test_predict_shapes_and_batch_invariance(G, data, cfg):
+    ws, lab = data
+    lg = make_label_generator(cfg, seed=0).eval()
+    a = predict_labels(G, lg, ws, batch_size=4)
+    b = predict_labels(G, lg, ws, batch_size=1)
+    shapes = {'img': (4, 3, 32, 32), 'mask': (4, 32, 32), 'unc': (4, 32, 32), 'score': (4,),
+              'kps': (4, 5, 3), 'depth': (4, 1, 32, 32)}
+    assert {k: tuple(v.shape) for k, v in a.items()} == shapes
+    for k in shapes: torch.testing.assert_close(a[k].float(), b[k].float(), atol=1e-5, rtol=0)
+    assert (a['unc'] >= 0).all() and (a['unc'] <= math.log(2) + 1e-6).all()
+    torch.testing.assert_close(a['score'], uncertainty_score(a['unc']))
+
+
+def test_seg_only_model(G, data):
+    ws, lab = data
+    c = LGConfig.for_generator(G, {'mask': lab['mask']}, ensemble_size=3, hidden=(16,))
+    lg = train_label_generator(G, ws, {'mask': lab['mask']}, c, steps=2, n_pixels=32)
+    pred = predict_labels(G, lg, ws)
+    assert set(pred) == {'img', 'mask', 'unc', 'score'}
+    assert set(lg.history[0]) == {'seg'}
