@@ -1,7 +1,8 @@
 """P1 memory: peak RSS of label-generator training with factorised hypercolumns vs the naive size.
 
-    python benchmarks/bench_hypercolumns.py            # 50 images, 256 px: writes results/hypercolumns.json
-    python benchmarks/bench_hypercolumns.py --quick    # 8 images, 64 px smoke test (hypercolumns_quick.json)
+    python benchmarks/bench_hypercolumns.py --threads 1   # 50 images, 256 px → results/hypercolumns.json
+    python benchmarks/bench_hypercolumns.py --quick       # 8 images, 64 px → hypercolumns_quick.json
+    python benchmarks/bench_hypercolumns.py --scale 2     # widths × 2, C = 3520 → hypercolumns_x2.json
 
 A generator with random weights at 256 px (`bench_config()`: rosinality's layout, narrow widths so
 that a CPU run takes about a minute; 13 style blocks, C = 1760 hypercolumn channels) and the labels
@@ -15,7 +16,8 @@ reset by writing 5 to /proc/self/clear_refs, so each phase's peak is its own; if
 the reset, the peak since process start (getrusage) is used and this is recorded. Memory the setup
 freed (rendering the labels) is handed back first with glibc's malloc_trim. The whole-process
 peak includes the Python interpreter, torch's libraries, G and the labels; the "above start" figure
-subtracts the RSS just before the phase. The naive size is arithmetic, never allocated:
+subtracts the RSS just before the phase, and "above imports" the RSS right after the imports (what
+no method avoids). All three are reported; none is hidden. The naive size is arithmetic, never allocated:
 n_images × C × H × W × 4 bytes (float32), what DatasetGAN / the official HandsOff code hold for
 training; for prediction, one image's C × H × W × 4.
 """
@@ -31,10 +33,10 @@ from handsoff_nb.label_generator import LGConfig, train_label_generator, predict
 MiB = 2 ** 20
 
 
-def bench_config(size:int=256) -> GenConfig:
-    "The benchmark's generator: rosinality's layout at `size`, widths 256 → 16 (C = 1760 at 256 px)."
+def bench_config(size:int=256, scale:int=1) -> GenConfig:
+    "The benchmark's generator: rosinality's layout, widths 256 → 16 × `scale` (C = 1760 × `scale`)."
     widths = {4: 256, 8: 256, 16: 256, 32: 128, 64: 64, 128: 32, 256: 16, 512: 16, 1024: 16}
-    return GenConfig(size, 128, 2, channels={r: c for r, c in widths.items() if r <= size})
+    return GenConfig(size, 128, 2, channels={r: c * scale for r, c in widths.items() if r <= size})
 
 
 def _status(key:str) -> int:
@@ -88,6 +90,7 @@ def parse_args(argv=None):
     p.add_argument('--n-predict', type=int, default=2)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--scale', type=int, default=1, help='multiply every generator width (C × scale)')
     p.add_argument('--quick', action='store_true', help='8 images, 64 px, 5 steps')
     p.add_argument('--out', default=None, help='JSON path (default: results/hypercolumns[_quick].json)')
     a = p.parse_args(argv)
@@ -95,28 +98,35 @@ def parse_args(argv=None):
     return a
 
 
-def row(phase, naive, secs, before, peak, was_reset, **extra) -> dict:
+def row(phase, naive, secs, before, peak, was_reset, imports, **extra) -> dict:
     return dict(phase=phase, naive_bytes=naive, peak_rss_bytes=peak, rss_before_bytes=before,
-                peak_above_start_bytes=peak - before, seconds=secs, peak_reset=was_reset,
-                ratio_naive_to_peak=naive / peak, ratio_naive_to_above_start=naive / max(1, peak - before),
-                **extra)
+                peak_above_start_bytes=peak - before, peak_above_imports_bytes=peak - imports,
+                seconds=secs, peak_reset=was_reset, ratio_naive_to_peak=naive / peak,
+                ratio_naive_to_above_imports=naive / max(1, peak - imports),
+                ratio_naive_to_above_start=naive / max(1, peak - before), **extra)
 
 
-def table(rows, goal) -> str:
-    lines = ['| phase | naive (MiB) | peak RSS (MiB) | above start (MiB) | naive / peak | '
-             'naive / above start | s |', '|---|---:|---:|---:|---:|---:|---:|']
+def table(rows, goal, imports) -> str:
+    lines = ['| phase | naive (MiB) | peak RSS (MiB) | peak − imports (MiB) | peak − start (MiB) | '
+             'naive / peak | naive / (peak − imports) | naive / (peak − start) | s |',
+             '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
     for r in rows:
-        lines.append(f"| {r['phase']} | {r['naive_bytes'] / MiB:,.0f} | {r['peak_rss_bytes'] / MiB:,.0f} | "
+        lines.append(f"| {r['phase']} | {r['naive_bytes'] / MiB:,.0f} | "
+                     f"{r['peak_rss_bytes'] / MiB:,.0f} | {r['peak_above_imports_bytes'] / MiB:,.0f} | "
                      f"{r['peak_above_start_bytes'] / MiB:,.0f} | {r['ratio_naive_to_peak']:.0f}× | "
+                     f"{r['ratio_naive_to_above_imports']:.0f}× | "
                      f"{r['ratio_naive_to_above_start']:.0f}× | {r['seconds']:.1f} |")
-    return '\n'.join(lines + ['', f'Goal (P1): naive / peak ≥ {goal}× for training.'])
+    return '\n'.join(lines + ['', f'imports: RSS after importing torch and handsoff_nb, '
+                              f'{imports / MiB:,.0f} MiB; start: RSS just before the phase (G, '
+                              f'latents and labels in memory). Goal (P1): ≥ {goal}× for training.'])
 
 
 def main(argv=None):
     a = parse_args(argv)
+    imports = _status('VmRSS')  # interpreter + torch + handsoff_nb, nothing built yet
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    cfg = bench_config(a.size)
+    cfg = bench_config(a.size, a.scale)
     G = make_generator(cfg).eval()
     z = torch.randn(a.n_images, cfg.style_dim, generator=torch.Generator().manual_seed(a.seed))
     with torch.no_grad(): ws = G.mapping(z)[:, None].expand(-1, G.n_latent, -1).contiguous()
@@ -129,10 +139,11 @@ def main(argv=None):
                                           n_pixels=a.n_pixels, seed=a.seed)
     lg, *m_train = measure(train)
     pred, *m_pred = measure(lambda: predict_labels(G, lg, ws[:a.n_predict], batch_size=1))
-    rows = [row('train', hypercolumn_bytes(G, a.size, a.n_images), *m_train,
+    rows = [row('train', hypercolumn_bytes(G, a.size, a.n_images), *m_train, imports,
                 images=a.n_images, steps=a.steps, batch=a.batch, n_pixels=a.n_pixels,
                 final_losses=lg.history[-1]),
-            row('predict (batch 1)', hypercolumn_bytes(G, a.size, 1), *m_pred, images=a.n_predict)]
+            row('predict (batch 1)', hypercolumn_bytes(G, a.size, 1), *m_pred, imports,
+                images=a.n_predict)]
     goal = 50
     meta = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), git_sha=git_sha(),
                 generator=dict(config=dict(size=cfg.size, style_dim=cfg.style_dim, n_mlp=cfg.n_mlp,
@@ -142,19 +153,23 @@ def main(argv=None):
                 label_generator=dict(ensemble_size=lcfg.ensemble_size, hidden=list(lcfg.hidden),
                                      n_out=lcfg.n_out, size=lcfg.size),
                 labels=f"render_toyfaces(SPLITS['labeled'][:{a.n_images}], size={a.size})",
-                rss_source='/proc/self/status VmHWM after clear_refs=5', threads=torch.get_num_threads(),
+                rss_source='/proc/self/status VmHWM after clear_refs=5', rss_after_imports_bytes=imports,
+                threads=torch.get_num_threads(),
                 torch=torch.__version__, cpu=platform.processor() or platform.machine(),
-                loadavg_1min=os.getloadavg()[0], quick=a.quick,
+                loadavg_1min=os.getloadavg()[0], quick=a.quick, scale=a.scale,
                 argv=sys.argv[1:] if argv is None else argv)
-    result = dict(meta=meta, rows=rows, goal_ratio=goal,
-                  goal_met=rows[0]['ratio_naive_to_peak'] >= goal)
-    out = Path(a.out) if a.out else (Path(__file__).parent / 'results' /
-                                     ('hypercolumns_quick.json' if a.quick else 'hypercolumns.json'))
+    t = rows[0]
+    result = dict(meta=meta, rows=rows, goal_ratio=goal, goal_met={
+        'whole_process_peak': t['ratio_naive_to_peak'] >= goal,
+        'peak_above_imports': t['ratio_naive_to_above_imports'] >= goal,
+        'peak_above_start': t['ratio_naive_to_above_start'] >= goal})
+    name = 'hypercolumns' + ('_quick' if a.quick else '') + (f'_x{a.scale}' if a.scale != 1 else '')
+    out = Path(a.out) if a.out else Path(__file__).parent / 'results' / f'{name}.json'
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + '\n')
     print(f"G: {a.size} px, random weights, C = {C} hypercolumn channels; {a.n_images} labeled images; "
           f"{torch.get_num_threads()} threads")
-    print(table(rows, goal))
+    print(table(rows, goal, imports))
     print(f"goal met: {result['goal_met']}; wrote {out}")
     return result
 

@@ -138,8 +138,7 @@ def cmd_generate(a) -> dict:
 
 # %% ../nbs/10_cli.ipynb #92d6a90d
 def cmd_demo(a) -> Path:
-    "The main job on the bundled toy model: labeled ToyFaces, GAN samples and their quality report."
-    from handsoff_nb.core import data_samples_dir
+    "The main job on the bundled toy model: GAN report, then HandsOff → a labeled dataset with a preview."
     from handsoff_nb.data import load_labeled_folder
     from handsoff_nb.stylegan2 import load_generator
     from handsoff_nb.quality import sample_images
@@ -147,15 +146,22 @@ def cmd_demo(a) -> Path:
     from handsoff_nb.core import show_images
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    lab = load_labeled_folder(data_samples_dir()/'toyfaces_labeled')
+    lab = load_labeled_folder(_shipped('toyfaces_labeled'))
     _save_preview(lab, out/'labeled_few.png')
-    print(f"[1/3] the labeled few: {len(lab['img'])} images  → {out/'labeled_few.png'}")
-    G = load_generator(data_samples_dir()/'toyfaces_g64.pt')[0].eval()
+    print(f"[1/4] the labeled few: {len(lab['img'])} images → {out/'labeled_few.png'}")
+    G = load_generator(_shipped('toyfaces_g64.pt'))[0].eval()
     fig = show_images(sample_images(G, 32, seed=a.seed), ncols=8, size=1.0); fig.savefig(out/'gan_samples.png', dpi=80)
-    print(f"[2/3] 32 samples of the shipped StyleGAN2 → {out/'gan_samples.png'}")
-    ns = argparse.Namespace(ckpt=data_samples_dir()/'toyfaces_g64.pt', n=a.n, out=out)
-    cmd_gan_quality(ns)
-    print(f"[3/3] GAN quality report → {out/'gan_quality.json'}  ({time.time() - t0:.0f}s)")
+    print(f"[2/4] 32 samples of the shipped StyleGAN2 → {out/'gan_samples.png'}")
+    cmd_gan_quality(argparse.Namespace(ckpt=_shipped('toyfaces_g64.pt'), n=a.n, out=out))
+    print(f"[3/4] GAN quality report → {out/'gan_quality.json'}  ({time.time() - t0:.0f}s)")
+    ga = make_parser().parse_args((['--profile', a.profile] if a.profile else []) +
+                                  ['generate', '--out', str(out/'handsoff'), '--seed', str(a.seed)])
+    if a.n_generate: ga.n = a.n_generate
+    idx = cmd_generate(ga)
+    first = load_labeled_folder(out/'handsoff'/'dataset'/idx['shards'][0])
+    _save_preview(first, out/'generated.png')
+    print(f"[4/4] HandsOff: {idx['n_kept']} of {idx['n_images']} generated labeled images kept → "
+          f"{out/'handsoff'/'dataset'}, preview {out/'generated.png'}  ({time.time() - t0:.0f}s in all)")
     return out
 
 # %% ../nbs/10_cli.ipynb #e87e19af
@@ -198,6 +204,7 @@ def make_parser() -> argparse.ArgumentParser:
     d = sub.add_parser('demo', help='the main job on the bundled toy model'); d.set_defaults(fn=cmd_demo)
     d.add_argument('--out', default='outputs/demo'); d.add_argument('--n', type=int, default=500)
     d.add_argument('--seed', type=int, default=0)
+    d.add_argument('--n-generate', type=int, default=None, help="images HandsOff generates (default: profile)")
     return p
 
 def main(argv=None) -> int:

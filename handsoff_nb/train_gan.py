@@ -46,6 +46,7 @@ class TrainConfig:
     d_reg_every: int = 16     # lazy R1 interval k
     mixing: float = 0.9       # style-mixing probability
     ema_kimg: float = 10.0    # EMA half-life in thousands of images
+    ema_rampup: float|None = 0.05 # half-life ≤ this × images seen so far (None: no ramp-up)
     sample_every: int = 500   # steps between sample grids
     ckpt_every: int = 250     # steps between checkpoints
     seed: int = 0             # seed for weights, latents and data order
@@ -69,9 +70,11 @@ def accumulate(ema:nn.Module, model:nn.Module, decay:float):
     for pe, p in zip(ema.parameters(), model.parameters()): pe.lerp_(p, 1 - decay)
     for be, b in zip(ema.buffers(), model.buffers()): be.copy_(b)
 
-def ema_decay(batch:int, ema_kimg:float) -> float:
-    "β with a half-life of `ema_kimg` thousand images at `batch` images per step."
-    return 0.5 ** (batch / (ema_kimg * 1000))
+def ema_decay(batch:int, ema_kimg:float, nimg:int|None=None, rampup:float|None=None) -> float:
+    "Eq. (4): β for a half-life of `ema_kimg` thousand images, ramped up to `rampup`·`nimg` if given."
+    half = ema_kimg * 1000
+    if rampup is not None and nimg is not None: half = min(half, rampup * nimg)
+    return 0.5 ** (batch / max(half, 1e-8))
 
 # %% ../nbs/02a_train_gan.ipynb #5cec0956
 @dataclass
@@ -120,7 +123,7 @@ def g_step(s:GANState, batch:int, device) -> dict:
     fake, _ = s.G(mixing_noise(batch, s.gcfg.style_dim, s.tc.mixing, device))
     loss = g_nonsaturating_loss(s.D(fake))
     s.G.zero_grad(set_to_none=True); loss.backward(); s.g_opt.step()
-    accumulate(s.g_ema, s.G, ema_decay(batch, s.tc.ema_kimg))
+    accumulate(s.g_ema, s.G, ema_decay(batch, s.tc.ema_kimg, (s.step + 1) * batch, s.tc.ema_rampup))
     return dict(g_loss=loss.item())
 
 # %% ../nbs/02a_train_gan.ipynb #9e48fc96
