@@ -18,8 +18,9 @@ Quick mode (CPU, ~2 minutes on 2 cores; checks the pipeline, the numbers are NOT
 
     python benchmarks/bench_downstream.py --quick
 
-30 steps of batch 8, width 8 / 2 levels, one seed, N = 16, 32 test faces, 64 oracle faces, and a HandsOff dataset
-of 32 images it generates itself from the shipped GAN with tiny settings (label generator 20 steps, ensemble 2;
+images at 32 px, 20 steps of batch 4, width 8 / 2 levels, one seed, N = 16, 32 test faces, 64 oracle faces, a
+transfer backbone pretrained 10 steps, and a HandsOff dataset of 16 images it generates itself (once; reused after)
+from the shipped GAN with tiny settings (label generator 10 steps, ensemble 2;
 the shipped encoder data_samples/toyfaces_e64.pt if present, else an UNTRAINED one) unless --handsoff is given.
 Writes benchmarks/results/downstream_quick.json, .md and .png.
 """
@@ -34,13 +35,13 @@ from handsoff_nb.evaluate import (make_methods, run_benchmark, results_table, re
                                   heldout_set)
 
 FULL = dict(Ns=(16, 50), seeds=(0, 1, 2), steps=2000, batch=32, width=32, levels=3, test_n=1000, oracle_n=2000,
-            pretrain_steps=2000)
-QUICK = dict(Ns=(16,), seeds=(0,), steps=30, batch=8, width=8, levels=2, test_n=32, oracle_n=64,
-             pretrain_steps=30)
+            pretrain_steps=2000, size=64)
+QUICK = dict(Ns=(16,), seeds=(0,), steps=20, batch=4, width=8, levels=2, test_n=32, oracle_n=64,
+             pretrain_steps=10, size=32)
 
 
 def quick_handsoff(out:Path, N:int, device) -> tuple:
-    "A tiny HandsOff dataset from the shipped GAN (n=32, lg 20 steps, ensemble 2) → (path, note)."
+    "A tiny HandsOff dataset from the shipped GAN (n=16, lg 10 steps, ensemble 2) → (path, note); reused if there."
     from handsoff_nb.stylegan2 import load_generator
     from handsoff_nb.inversion import EncConfig, make_encoder, load_encoder
     from handsoff_nb.generate import handsoff_dataset
@@ -50,11 +51,13 @@ def quick_handsoff(out:Path, N:int, device) -> tuple:
     E, note = (load_encoder(f, device), f'shipped encoder {f.name}') if f.exists() else \
               (make_encoder(G.eval(), EncConfig.for_generator(G)), 'UNTRAINED encoder (none shipped yet)')
     path = out/f'handsoff_N{N}'
-    if not (path/'dataset'/'dataset.json').exists():
-        handsoff_dataset(G.eval(), E, labeled_samples_path(), path, n=32, n_labeled=N, lg_steps=20, ensemble_size=2,
-                         w_avg=None if w_avg is None else w_avg.to(device), shard_size=16, drop_frac=0.1,
+    reused = (path/'dataset'/'dataset.json').exists()
+    if not reused:
+        handsoff_dataset(G.eval(), E, labeled_samples_path(), path, n=16, n_labeled=N, lg_steps=10, ensemble_size=2,
+                         w_avg=None if w_avg is None else w_avg.to(device), shard_size=8, drop_frac=0.125,
                          progress=False)
-    return str(out/'handsoff_N{N}'), f'generated here: shipped GAN, {note}, label generator 20 steps, ensemble 2, n=32'
+    return str(out/'handsoff_N{N}'), (f"{'reused' if reused else 'generated here'}: shipped GAN at 64 px, {note}, "
+                                      "label generator 10 steps, ensemble 2, n=16, 1 of 8 dropped per shard")
 
 
 def dataset_provenance(template:str, Ns) -> dict:
@@ -73,12 +76,13 @@ def main(argv=None):
     ap.add_argument('--handsoff', default=None, help="generated dataset folder, '{N}' replaced by N")
     ap.add_argument('--dataset', action='append', default=[], help="NAME=FOLDER: another generated dataset (ablation)")
     ap.add_argument('--Ns', type=int, nargs='+'); ap.add_argument('--seeds', type=int, nargs='+')
-    for k in ('steps', 'batch', 'width', 'levels', 'test_n', 'oracle_n', 'pretrain_steps'):
+    for k in ('steps', 'batch', 'width', 'levels', 'test_n', 'oracle_n', 'pretrain_steps', 'size'):
         ap.add_argument('--' + k.replace('_', '-'), type=int)
-    ap.add_argument('--device', default=None); ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default=None)
+    ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: 1 with --quick)')
     ap.add_argument('--out', default=None, help='JSON path (default: benchmarks/results/downstream[_quick].json)')
     a = ap.parse_args(argv)
-    if a.threads: torch.set_num_threads(a.threads)
+    if a.threads or a.quick: torch.set_num_threads(a.threads or 1)  # tiny convs: 1 thread beats 2 on a busy CPU
     cfg = dict(QUICK if a.quick else FULL)
     for k in cfg:
         if getattr(a, k, None) is not None: cfg[k] = tuple(getattr(a, k)) if k in ('Ns', 'seeds') else getattr(a, k)
@@ -94,12 +98,12 @@ def main(argv=None):
         name, _, path = d.partition('=')
         datasets[name], notes[name] = path, 'given with --dataset'
     t_gen = time.time() - t0
-    methods = make_methods(datasets, oracle_n=cfg['oracle_n'], pretrain_steps=cfg['pretrain_steps'],
+    methods = make_methods(datasets, oracle_n=cfg['oracle_n'], size=cfg['size'], pretrain_steps=cfg['pretrain_steps'],
                            width=cfg['width'], levels=cfg['levels'], device=dev)
     nets = {}
     keep = lambda m, N, s, net: nets.update({m: net}) if s == cfg['seeds'][0] and N in (cfg['Ns'][0], 'all') else None
     res = run_benchmark(methods, cfg['Ns'], cfg['seeds'], cfg['steps'], cfg['batch'], cfg['test_n'],
-                        width=cfg['width'], levels=cfg['levels'], device=dev, on_model=keep)
+                        size=cfg['size'], width=cfg['width'], levels=cfg['levels'], device=dev, on_model=keep)
     res['meta'] = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                        profile='quick' if a.quick else 'full',
                        command='python ' + ' '.join(shlex.quote(x) for x in [sys.argv[0], *(argv or sys.argv[1:])]),
@@ -117,13 +121,13 @@ def main(argv=None):
             f"- wall time: {m['wall_s']} s on {m['device']} ({m['threads']} threads, load avg {m['loadavg']:.1f})"
             f"{'; includes ' + str(m['generate_s']) + ' s generating the HandsOff dataset' if m['generate_s'] > 1 else ''}",
             f"- budget: {cfg['steps']} steps × batch {cfg['batch']}, U-Net width {cfg['width']}, {cfg['levels']} levels; "
-            f"seeds {list(cfg['seeds'])}; test: {cfg['test_n']} faces of SPLITS['test']; oracle: {cfg['oracle_n']} faces; "
+            f"seeds {list(cfg['seeds'])}; images {cfg['size']} px; test: {cfg['test_n']} faces of SPLITS['test']; oracle: {cfg['oracle_n']} faces; "
             f"transfer backbone: {cfg['pretrain_steps']} steps of denoising pretraining",
             *[f"- {k}: `{v['path']}` ({v['note']})" for k, v in m['datasets'].items()], '']
     if a.quick: head += ['**Quick mode: a pipeline check with a tiny budget; these numbers are not the experiment.**', '']
     md = '\n'.join(head) + results_table(res, 'handsoff', cfg['Ns'][0]) + '\n'
     out.with_suffix('.md').write_text(md)
-    fig = show_predictions(nets, heldout_set(3, 64), idx=(0, 1, 2))
+    fig = show_predictions(nets, heldout_set(3, cfg['size']), idx=(0, 1, 2))
     fig.savefig(out.with_suffix('.png'), dpi=80)
     print(md)
     return res

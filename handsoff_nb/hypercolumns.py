@@ -74,11 +74,15 @@ class FactorisedProjection(nn.Module):
     def forward(self, feats:list, size:int|tuple) -> Tensor:
         "Eq. (2) right-hand side: dense first-layer output (B,out_dim,H,W), no hypercolumn built."
         size = (size, size) if isinstance(size, int) else tuple(size)
-        out = None
+        groups = {}  # resolution → (features, weight slices) of the blocks at that resolution
         for f, a in zip(feats, self.weights, strict=True):
-            y = F.conv2d(f, a[..., None, None])  # (B,out_dim,r_l,r_l), native resolution
-            if y.shape[-2:] != size:
-                y = F.interpolate(y, size=size, mode='bilinear', align_corners=False)
+            fs, ws = groups.setdefault(tuple(f.shape[-2:]), ([], []))
+            fs.append(f); ws.append(a)
+        out = None
+        for r, (fs, ws) in groups.items():  # one 1×1 conv and one resize per resolution, not per block
+            f = torch.cat(fs, 1).contiguous(memory_format=torch.channels_last)  # NHWC: faster on CPU
+            y = F.conv2d(f, torch.cat(ws, 1)[..., None, None])  # (B,out_dim,r,r), native resolution
+            if r != size: y = F.interpolate(y, size=size, mode='bilinear', align_corners=False)
             out = y if out is None else out.add_(y)  # in place: one dense buffer, not L
         return out if self.bias is None else out.add_(self.bias[:, None, None])
 

@@ -12,6 +12,13 @@ from handsoff_nb.evaluate import (seg_metrics, pck, depth_metrics, flip_permutat
 from handsoff_nb.quality import UNet
 
 
+@pytest.fixture(autouse=True)
+def one_thread():  # tiny convolutions: one thread is far faster on a shared CPU
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 # --- segmentation ----------------------------------------------------------------------------------
 
 def test_seg_metrics_hand_computed():

@@ -1,0 +1,87 @@
+"""P2: what labels cost on top of sampling the generator (issue 5).
+
+    python benchmarks/bench_generate.py                    # CPU, toy64, batch 16 → results/generate_p2.json
+    python benchmarks/bench_generate.py --device cuda --config 256   # on a GPU, a 256² config
+
+Three rates, in images per second, same latents, same batch:
+- `generator`: `G.synthesis(ws)` alone (fixed noise), no features kept — what sampling a GAN costs;
+- `labels`: `predict_labels(G, lg, ws)` — image, hypercolumn features, the factorised first layer of every
+  ensemble member, the rest of the MLPs, the segmentation, keypoints, depth and uncertainty heads;
+- `write`: the same plus PNG/JSON writing through `generate_dataset` (one shard of `--n` images).
+
+The ratio `labels / generator` is the P2 number (goal ≥ 0.8). Each rate is the median of `--repeats` timed
+runs after a warm-up, alternating the two so that a shared machine's load hits both alike; the 1-minute load
+average is stored. Weights are random (speed does not depend on them) unless `--generator` is given.
+"""
+import argparse, json, os, platform, statistics, tempfile, time
+from datetime import datetime, timezone
+from pathlib import Path
+import torch
+from handsoff_nb.stylegan2 import GenConfig, make_generator, load_generator
+from handsoff_nb.hypercolumns import feature_channels
+from handsoff_nb.label_generator import LGConfig, make_label_generator, predict_labels
+from handsoff_nb.generate import generate_dataset, latents_for, image_seed, LGLabeler
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sync(dev):
+    if dev.type == 'cuda': torch.cuda.synchronize()
+
+
+def config(name:str) -> GenConfig:
+    "`toy64`, `tiny`, or a size such as `256` (toy64's widths, more blocks)."
+    if name in ('toy64', 'tiny'): return getattr(GenConfig, name)()
+    size = int(name)
+    chans = {4: 128, 8: 128, 16: 96, 32: 48, 64: 24, 128: 16, 256: 8, 512: 8, 1024: 8}
+    return GenConfig(size=size, style_dim=128, n_mlp=4, channels={k: v for k, v in chans.items() if k <= size})
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--config', default='toy64'); ap.add_argument('--generator', default=None)
+    ap.add_argument('--batch', type=int, default=16); ap.add_argument('--ensemble', type=int, default=3)
+    ap.add_argument('--repeats', type=int, default=7); ap.add_argument('--n', type=int, default=64)
+    ap.add_argument('--threads', type=int, default=2); ap.add_argument('--device', default='cpu')
+    ap.add_argument('--out', default=None)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads); torch.manual_seed(0)
+    dev = torch.device(a.device)
+    if a.generator: G, w_avg, cfg = load_generator(a.generator); G = G.to(dev).eval()
+    else: cfg = config(a.config); G = make_generator(cfg, dev).eval(); w_avg = None
+    with torch.no_grad(): w_avg = (G.mean_latent(4096) if w_avg is None else w_avg).to(dev)
+    lg = make_label_generator(LGConfig(channels=feature_channels(G), size=G.size, ensemble_size=a.ensemble),
+                              0, dev).eval()
+    ws = latents_for(G, [image_seed(0, i) for i in range(a.batch)], w_avg)
+    def gen():
+        with torch.no_grad(): G.synthesis(ws, randomize_noise=False)
+    def lab(): predict_labels(G, lg, ws, batch_size=a.batch)
+    for f in (gen, lab): f(); f()  # warm-up
+    times = {'generator': [], 'labels': []}
+    for _ in range(a.repeats):
+        for k, f in (('generator', gen), ('labels', lab)):
+            _sync(dev); t = time.perf_counter(); f(); _sync(dev); times[k].append(time.perf_counter() - t)
+    rates = {k: a.batch / statistics.median(v) for k, v in times.items()}
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        generate_dataset(G, LGLabeler(G, lg, a.batch), d, n=a.n, w_avg=w_avg, shard_size=a.n, batch_size=a.batch,
+                         progress=False)
+        rates['write'] = a.n / (time.perf_counter() - t)
+    res = dict(meta=dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), torch=torch.__version__,
+                         device=str(dev), threads=a.threads, cpu=platform.machine(), config=a.config,
+                         generator=a.generator or 'random weights', size=G.size, batch=a.batch,
+                         ensemble=a.ensemble, hypercolumn_channels=sum(feature_channels(G)), repeats=a.repeats,
+                         loadavg_1min=os.getloadavg()[0],
+                         gpu=torch.cuda.get_device_name() if dev.type == 'cuda' else None),
+               images_per_s={k: round(v, 1) for k, v in rates.items()},
+               p2_ratio=round(rates['labels'] / rates['generator'], 3),
+               p2_ratio_with_writing=round(rates['write'] / rates['generator'], 3), goal=0.8)
+    print(json.dumps(res, indent=1))
+    out = Path(a.out or ROOT/'benchmarks'/'results'/f"generate_p2{'' if dev.type == 'cpu' else '_' + dev.type}.json")
+    out.parent.mkdir(parents=True, exist_ok=True); out.write_text(json.dumps(res, indent=1) + '\n')
+    print(f"wrote {out}")
+    return res
+
+
+if __name__ == '__main__':
+    main()
