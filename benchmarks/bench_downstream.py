@@ -18,9 +18,9 @@ Quick mode (CPU, ~2 minutes on 2 cores; checks the pipeline, the numbers are NOT
 
     python benchmarks/bench_downstream.py --quick
 
-images at 32 px, 20 steps of batch 4, width 8 / 2 levels, one seed, N = 16, 32 test faces, 64 oracle faces, a
-transfer backbone pretrained 10 steps, and a HandsOff dataset of 16 images it generates itself (once; reused after)
-from the shipped GAN with tiny settings (label generator 10 steps, ensemble 2;
+64 px, 40 steps of batch 8, width 8 / 2 levels, one seed, N = 16, 64 test faces, 128 oracle faces, a transfer
+backbone pretrained 20 steps, and a HandsOff dataset of 32 images it generates itself (once; reused after) from
+the shipped GAN with tiny settings (label generator 20 steps, ensemble 2;
 the shipped encoder data_samples/toyfaces_e64.pt if present, else an UNTRAINED one) unless --handsoff is given.
 Writes benchmarks/results/downstream_quick.json, .md and .png.
 """
@@ -36,12 +36,13 @@ from handsoff_nb.evaluate import (make_methods, run_benchmark, results_table, re
 
 FULL = dict(Ns=(16, 50), seeds=(0, 1, 2), steps=2000, batch=32, width=32, levels=3, test_n=1000, oracle_n=2000,
             pretrain_steps=2000, size=64)
-QUICK = dict(Ns=(16,), seeds=(0,), steps=20, batch=4, width=8, levels=2, test_n=32, oracle_n=64,
-             pretrain_steps=10, size=32)
+QUICK = dict(Ns=(16,), seeds=(0,), steps=40, batch=8, width=8, levels=2, test_n=64, oracle_n=128,
+             pretrain_steps=20, size=64)
+Q_GEN = dict(n=32, lg_steps=20, ensemble_size=2, shard_size=16, drop_frac=0.125)  # the quick HandsOff dataset
 
 
 def quick_handsoff(out:Path, N:int, device) -> tuple:
-    "A tiny HandsOff dataset from the shipped GAN (n=16, lg 10 steps, ensemble 2) → (path, note); reused if there."
+    "A tiny HandsOff dataset (`Q_GEN`) from the shipped GAN → (folder template, note); reused if there."
     from handsoff_nb.stylegan2 import load_generator
     from handsoff_nb.inversion import EncConfig, make_encoder, load_encoder
     from handsoff_nb.generate import handsoff_dataset
@@ -50,14 +51,14 @@ def quick_handsoff(out:Path, N:int, device) -> tuple:
     f = data_samples_dir()/'toyfaces_e64.pt'
     E, note = (load_encoder(f, device), f'shipped encoder {f.name}') if f.exists() else \
               (make_encoder(G.eval(), EncConfig.for_generator(G)), 'UNTRAINED encoder (none shipped yet)')
-    path = out/f'handsoff_N{N}'
+    tag = '_'.join(f'{v}' for v in Q_GEN.values()) + ('_e' if f.exists() else '_u')
+    path = out/f'handsoff_{tag}_N{N}'
     reused = (path/'dataset'/'dataset.json').exists()
     if not reused:
-        handsoff_dataset(G.eval(), E, labeled_samples_path(), path, n=16, n_labeled=N, lg_steps=10, ensemble_size=2,
-                         w_avg=None if w_avg is None else w_avg.to(device), shard_size=8, drop_frac=0.125,
-                         progress=False)
-    return str(out/'handsoff_N{N}'), (f"{'reused' if reused else 'generated here'}: shipped GAN at 64 px, {note}, "
-                                      "label generator 10 steps, ensemble 2, n=16, 1 of 8 dropped per shard")
+        handsoff_dataset(G.eval(), E, labeled_samples_path(), path, n_labeled=N, progress=False,
+                         w_avg=None if w_avg is None else w_avg.to(device), **Q_GEN)
+    return str(out/f'handsoff_{tag}_N{{N}}'), (f"{'reused' if reused else 'generated here'}: shipped GAN at 64 px, "
+                                               f"{note}, {Q_GEN}")
 
 
 def dataset_provenance(template:str, Ns) -> dict:
@@ -125,7 +126,7 @@ def main(argv=None):
             f"transfer backbone: {cfg['pretrain_steps']} steps of denoising pretraining",
             *[f"- {k}: `{v['path']}` ({v['note']})" for k, v in m['datasets'].items()], '']
     if a.quick: head += ['**Quick mode: a pipeline check with a tiny budget; these numbers are not the experiment.**', '']
-    md = '\n'.join(head) + results_table(res, 'handsoff', cfg['Ns'][0]) + '\n'
+    md = '\n'.join(head) + '\n' + results_table(res, 'handsoff', cfg['Ns'][0]) + '\n'
     out.with_suffix('.md').write_text(md)
     fig = show_predictions(nets, heldout_set(3, cfg['size']), idx=(0, 1, 2))
     fig.savefig(out.with_suffix('.png'), dpi=80)
