@@ -120,12 +120,14 @@ def main(argv=None):
     head = [f"# Downstream benchmark ({m['profile']})", '',
             f"- date: {m['date']}; command: `{m['command']}`",
             f"- wall time: {m['wall_s']} s on {m['device']} ({m['threads']} threads, load avg {m['loadavg']:.1f})"
-            f"{'; includes ' + str(m['generate_s']) + ' s generating the HandsOff dataset' if m['generate_s'] > 1 else ''}",
-            f"- budget: {cfg['steps']} steps × batch {cfg['batch']}, U-Net width {cfg['width']}, {cfg['levels']} levels; "
-            f"seeds {list(cfg['seeds'])}; images {cfg['size']} px; test: {cfg['test_n']} faces of SPLITS['test']; oracle: {cfg['oracle_n']} faces; "
+            + (f"; includes {m['generate_s']} s generating the HandsOff dataset" if m['generate_s'] > 1 else ''),
+            f"- budget: {cfg['steps']} steps × batch {cfg['batch']}, U-Net width {cfg['width']}, "
+            f"{cfg['levels']} levels; seeds {list(cfg['seeds'])}; images {cfg['size']} px",
+            f"- test: {cfg['test_n']} faces of SPLITS['test']; oracle: {cfg['oracle_n']} faces of ORACLE_SEEDS; "
             f"transfer backbone: {cfg['pretrain_steps']} steps of denoising pretraining",
             *[f"- {k}: `{v['path']}` ({v['note']})" for k, v in m['datasets'].items()], '']
-    if a.quick: head += ['**Quick mode: a pipeline check with a tiny budget; these numbers are not the experiment.**', '']
+    if a.quick: head += ['**Quick mode: a pipeline check with a tiny budget; these numbers are not the experiment.**',
+                         '']
     md = '\n'.join(head) + '\n' + results_table(res, 'handsoff', cfg['Ns'][0]) + '\n'
     out.with_suffix('.md').write_text(md)
     fig = show_predictions(nets, heldout_set(3, cfg['size']), idx=(0, 1, 2))
