@@ -1,0 +1,206 @@
+"Dense tests of `handsoff_nb.widgets`: the widget logic, driven without a browser."
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip('ipywidgets')
+from handsoff_nb.core import data_samples_dir
+from handsoff_nb.data import load_labeled_folder, labeled_samples_path
+from handsoff_nb.generate import LGLabeler
+from handsoff_nb.inversion import make_encoder
+from handsoff_nb.label_generator import LGConfig, make_label_generator
+from handsoff_nb.stylegan2 import load_generator
+from handsoff_nb.widgets import (LAYER_GROUPS, InversionViewer, LatentExplorer, compose,
+                                 edit_latent, label_panels, layer_rows, pca_directions, seed_w)
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope='module')
+def gen():
+    G, w_avg, _ = load_generator(data_samples_dir()/'toyfaces_g64.pt')
+    return G.eval(), w_avg
+
+
+@pytest.fixture(scope='module')
+def few(gen):
+    d = load_labeled_folder(labeled_samples_path(), size=gen[0].size)
+    return {k: (v[:4] if torch.is_tensor(v) or k == 'names' else v) for k, v in d.items()}
+
+
+@pytest.fixture(scope='module')
+def labeler(gen, few):
+    "An untrained label generator: real shapes and plumbing, no training time."
+    G = gen[0]
+    labels = {k: few[k] for k in ('mask', 'kps', 'depth')}
+    lg = make_label_generator(LGConfig.for_generator(G, labels, ensemble_size=2)).eval()
+    return LGLabeler(G, lg)
+
+
+@pytest.fixture(scope='module')
+def explorer(gen):
+    return LatentExplorer(gen[0], gen[1], seed=3, n_samples=4096)
+
+
+def _reset(ex):
+    ex.seed.value, ex.psi.value, ex.layers.value = 3, .7, 'all'
+    for c in ex.coeffs: c.value = 0.
+
+
+@pytest.mark.parametrize('control, value',
+                         [('psi', .3), ('seed', 4), ('coeff0', 1.5), ('coeff3', -2.)])
+def test_slider_changes_png(explorer, control, value):
+    _reset(explorer)
+    coeff = control.startswith('coeff')
+    w = explorer.coeffs[int(control[-1])] if coeff else getattr(explorer, control)
+    png0, n0 = explorer.image.value, len(explorer.times)
+    w.value = value  # what a mouse drag does: the observer fires `update`
+    assert explorer.image.value != png0
+    assert explorer.image.value[:4] == b'\x89PNG'
+    assert len(explorer.times) == n0 + 1 and explorer.times[-1] > 0
+    w.value = {'psi': .7, 'seed': 3}.get(control, 0.)
+    assert explorer.image.value == png0  # back to the start: the same bytes
+
+
+def test_layer_toggle_matters_only_with_an_edit(explorer):
+    _reset(explorer)
+    png0 = explorer.image.value
+    explorer.layers.value = 'fine'
+    assert explorer.image.value == png0  # c = 0: nothing to move, whichever rows
+    explorer.coeffs[0].value = 3.
+    fine = explorer.image.value
+    explorer.layers.value = 'coarse'
+    assert explorer.image.value not in (fine, png0)
+    _reset(explorer)
+
+
+@pytest.mark.parametrize('seed', [0, 7, 123456])
+def test_identity_latent_is_exactly_mapped(explorer, gen, seed):
+    G = gen[0]
+    z = torch.randn(G.style_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad(): w = G.mapping(z[None])
+    for g in LAYER_GROUPS:
+        ws = explorer.latent(seed, 1., [0.] * len(explorer.coeffs), g)
+        assert ws.shape == (1, G.n_latent, G.style_dim)
+        assert torch.equal(ws, w[:, None].expand(1, G.n_latent, -1))
+
+
+def test_truncation_endpoints(explorer, gen):
+    G, w_avg = gen
+    ws = explorer.latent(5, 0., [0.] * len(explorer.coeffs))
+    mean = w_avg.reshape(1, 1, -1).expand(1, G.n_latent, -1)
+    torch.testing.assert_close(ws, mean, atol=1e-5, rtol=0)
+    half = explorer.latent(5, .5, [0.] * len(explorer.coeffs))
+    torch.testing.assert_close(half[0, 0], (w_avg[0] + seed_w(G, 5)[0]) / 2, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize('group', LAYER_GROUPS)
+def test_layer_selection_changes_only_chosen_rows(explorer, gen, group):
+    G = gen[0]
+    c = [1.5, -1., .5, 2.][:len(explorer.coeffs)]
+    base = explorer.latent(11, .7, [0.] * len(c), group)
+    ws = explorer.latent(11, .7, c, group)
+    rows = set(layer_rows(G.n_latent, group))
+    changed = {r for r in range(G.n_latent) if not torch.equal(ws[0, r], base[0, r])}
+    assert changed == rows and rows
+    delta = (torch.tensor(c) * explorer.sigma) @ explorer.V
+    for r in rows: torch.testing.assert_close(ws[0, r] - base[0, r], delta, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize('n_latent', [3, 4, 10, 14, 18])
+def test_layer_groups_partition_rows(n_latent):
+    thirds = [list(layer_rows(n_latent, g)) for g in ('coarse', 'middle', 'fine')]
+    assert sum(thirds, []) == list(range(n_latent))  # disjoint, ordered, covering
+    assert all(len(t) >= 1 for t in thirds)
+    assert list(layer_rows(n_latent, 'all')) == list(range(n_latent))
+    with pytest.raises(ValueError, match='layers must be'): layer_rows(n_latent, 'everything')
+
+
+def test_pca_directions(gen):
+    V, sigma = pca_directions(gen[0], k=6, n=4096)
+    torch.testing.assert_close(V @ V.T, torch.eye(6), atol=1e-4, rtol=0)
+    assert (sigma[:-1] >= sigma[1:]).all() and (sigma > 0).all()
+    V2, sigma2 = pca_directions(gen[0], k=6, n=4096)
+    assert torch.equal(V, V2) and torch.equal(sigma, sigma2)  # seeded, signs fixed
+    assert (V.gather(1, V.abs().argmax(1, keepdim=True)) > 0).all()
+
+
+def test_edit_latent_rows_and_scale():
+    V, sigma = torch.eye(3, 8), torch.tensor([2., 1., .5])
+    w = torch.zeros(1, 8)
+    ws = edit_latent(w, 5, V, sigma, [1., 0., -2.], range(1, 3))
+    expect = torch.zeros(5, 8)
+    expect[1:3, 0], expect[1:3, 2] = 2., -1.
+    assert torch.equal(ws[0], expect)
+
+
+def test_explorer_with_labeler_renders_all_panels(gen, labeler):
+    ex = LatentExplorer(gen[0], gen[1], labeler, n_pca=2, seed=1, n_samples=1024)
+    r = ex.render(ex.latent(**ex.state()))
+    assert list(r['panels']) == ['image', 'labels', 'depth', 'uncertainty']
+    assert all(a.shape == (64, 64, 3) and a.dtype == np.uint8 for a in r['panels'].values())
+    assert r['out']['kps'].shape == (1, 5, 3)
+    assert 'uncertainty score' in ex.status.value
+    png0 = ex.image.value
+    ex.psi.value = .2
+    assert ex.image.value != png0
+
+
+def test_label_panels_and_compose():
+    img = torch.zeros(1, 3, 8, 8)
+    mask = torch.zeros(1, 8, 8, dtype=torch.long)
+    mask[0, 2:4, 2:4] = 1
+    p = label_panels(dict(img=img, mask=mask, depth=torch.rand(1, 1, 8, 8)))
+    assert list(p) == ['image', 'labels', 'depth']
+    assert (p['labels'] != p['image']).any(axis=-1).sum() == 4  # only the 4 labelled pixels are tinted
+    plain = compose(p, scale=2, gap=4, title_h=10)
+    assert plain.shape == (10 + 16, 3 * 16 + 2 * 4, 3)
+    big = compose(p, scale=6, gap=4, title_h=10)
+    with_kp = compose(p, kps=torch.tensor([[3., 2., 1.]]), scale=6, gap=4, title_h=10)
+    changed = np.argwhere((with_kp != big).any(-1)) - [10, 0]  # (row, col) in the first panel
+    assert len(changed) and (changed[:, 1] < 48).all()        # only on the first panel
+    # centred on pixel (x=3, y=2): rows 12..17, columns 18..23 at scale 6
+    np.testing.assert_allclose(changed.mean(0), [2.5 * 6, 3.5 * 6], atol=0.75)
+
+
+def test_inversion_viewer_shapes(gen, few, labeler):
+    G = gen[0]
+    E = make_encoder(G, w_avg=gen[1])
+    iv = InversionViewer(G, E, few, labeler, refine_steps=2)
+    assert [n for n, _ in iv.pick.options] == few['names']
+    v = iv.view(1)
+    assert list(v['panels']) == ['x', 'x labels', 'E(x)', 'E(x) labels']
+    assert all(a.shape == (G.size, G.size, 3) and a.dtype == np.uint8 for a in v['panels'].values())
+    x_u8 = ((few['img'][1].permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()
+    assert np.array_equal(v['panels']['x'], x_u8)
+    s = v['scores']['E(x)']
+    assert 0 <= s['miou'] <= 1 and s['mse'] > 0
+    png0 = iv.image.value
+    iv.pick.value = 2
+    assert iv.image.value != png0
+    ws = iv.refine(steps=2)
+    assert ws.shape == (1, G.n_latent, G.style_dim)
+    assert iv.refine(2, 2) is ws  # cached
+    v2 = iv.view(2)
+    assert list(v2['panels'])[-2:] == ['refined 2', 'refined 2 labels']
+    assert v2['scores']['refined 2']['mse'] != v2['scores']['E(x)']['mse']
+    assert list(iv.view(1)['panels']) == list(v['panels'])  # other images are unaffected
+
+
+def test_inversion_viewer_without_labeler(gen, few):
+    G = gen[0]
+    iv = InversionViewer(G, make_encoder(G, w_avg=gen[1]), few)
+    v = iv.view(0)
+    assert list(v['panels']) == ['x', 'x labels', 'E(x)']
+    assert set(v['scores']['E(x)']) == {'mse'}
+
+
+def test_torch_threads_restores():
+    from handsoff_nb.widgets import torch_threads
+    torch.set_num_threads(1)
+    with torch_threads(2): assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == 1
+    with torch_threads(None): assert torch.get_num_threads() == 1
+    with pytest.raises(RuntimeError):
+        with torch_threads(2): raise RuntimeError('inside')
+    assert torch.get_num_threads() == 1
