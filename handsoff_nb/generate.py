@@ -190,7 +190,7 @@ class LabeledStream(IterableDataset):
 def save_label_generator(lg, path, extra:dict|None=None) -> Path:
     "Save a `LabelGenerator`'s weights and config (plain values) to `path`, atomically."
     from dataclasses import asdict
-    from handsoff_nb.inversion import atomic_save
+    from handsoff_nb.train_gan import atomic_save
     ck = dict(state_dict={k: v.detach().cpu() for k, v in lg.state_dict().items()}, config=asdict(lg.cfg),
               format='handsoff_nb.label_generator/1', extra=extra or {})
     return atomic_save(ck, path)

@@ -16,12 +16,13 @@ from torch import nn, Tensor
 from tqdm import tqdm
 from .core import assert_shape, load_profile
 from .stylegan2 import Generator, truncate, safe_load, CheckpointError
+from .train_gan import atomic_save  # torch.save to a temporary file, then os.replace
 from .perceptual import PerceptualLoss, lpips_distance
 from .data import load_labeled_folder
 from .quality import confusion, iou_from_confusion
 
 # %% auto #0
-__all__ = ['EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'atomic_save', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'check_inversion_input', 'invert', 'tune_objective', 'tune_encoder_lpips', 'feature_error', 'mask_iou', 'make_probe']
+__all__ = ['EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'check_inversion_input', 'invert', 'tune_objective', 'tune_encoder_lpips', 'feature_error', 'mask_iou', 'make_probe']
 
 # %% ../nbs/03_inversion.ipynb #da300255
 @dataclass
@@ -184,14 +185,7 @@ def step_generator(seed:int, step:int) -> torch.Generator:
     "The CPU generator of step `step`: a batch depends on `(seed, step)` only."
     return torch.Generator().manual_seed(seed * 1_000_003 + step)
 
-def atomic_save(obj, path) -> Path:
-    "`torch.save` to a temporary file beside `path`, then `os.replace`: never a half-written file."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
+
 
 # %% ../nbs/03_inversion.ipynb #efc7492a
 def _new_run(kind:str, E:Encoder, seed:int, **hparams) -> dict:

@@ -127,12 +127,13 @@ def g_step(s:GANState, batch:int, device) -> dict:
     return dict(g_loss=loss.item())
 
 # %% ../nbs/02a_train_gan.ipynb #9e48fc96
-def atomic_save(obj, path):
-    "`torch.save` to a temporary file, then atomically replace `path`."
+def atomic_save(obj, path) -> Path:
+    "`torch.save` to a temporary file, then atomically replace `path` (never a half-written file) → `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
     torch.save(obj, tmp)
     os.replace(tmp, path)
+    return path
 
 def save_state(s:GANState, path):
     "Write a resumable checkpoint (rosinality keys g/d/g_ema/g_optim/d_optim plus our config and log)."
