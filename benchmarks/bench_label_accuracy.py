@@ -23,28 +23,28 @@ from handsoff_nb.data import SPLITS, render_toyfaces, load_labeled_folder
 from handsoff_nb.stylegan2 import load_generator
 from handsoff_nb.inversion import load_encoder, invert
 from handsoff_nb.label_generator import LGConfig, train_label_generator, predict_labels
-from handsoff_nb.quality import confusion, iou_from_confusion, load_unet, judge_path, predict_masks
+from handsoff_nb.quality import confusion, load_unet, judge_path, predict_masks
+from handsoff_nb.evaluate import pck, seg_metrics, depth_metrics as ev_depth
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def kp_metrics(pred:torch.Tensor, true:torch.Tensor, size:int) -> dict:
-    "Mean pixel error and PCK@0.05·size over visible keypoints; `pred`, `true` (B,K,≥2), true[...,2] = visible."
-    vis = true[..., 2] > 0
-    d = (pred[..., :2] - true[..., :2]).norm(dim=-1)[vis]
-    return dict(kp_err_px=d.mean().item(), pck_005=(d <= 0.05 * size).float().mean().item())
+    "Mean pixel error over visible keypoints and `evaluate.pck` at 0.05·size."
+    vis = true[..., 2] > 0.5
+    return dict(kp_err_px=(pred[..., :2] - true[..., :2]).norm(dim=-1)[vis].mean().item(),
+                pck_005=pck(pred, true, size, 0.05))
 
 
 def depth_metrics(pred:torch.Tensor, true:torch.Tensor) -> dict:
-    "MAE and AbsRel over pixels with true depth > 0."
+    "MAE and `evaluate.depth_metrics`' AbsRel over pixels with true depth > 0."
     m = true > 0
-    err = (pred - true).abs()[m]
-    return dict(depth_mae=err.mean().item(), depth_absrel=(err / true[m]).mean().item())
+    return dict(depth_mae=(pred - true).abs()[m].mean().item(), depth_absrel=ev_depth(pred, true)['absrel'])
 
 
-def seg_metrics(pred:torch.Tensor, true:torch.Tensor) -> dict:
-    iou = iou_from_confusion(confusion(pred, true, len(CLASSES)))
-    return dict(miou=iou.nanmean().item(), iou={c: round(v, 4) for c, v in zip(CLASSES, iou.tolist())})
+def seg(pred:torch.Tensor, true:torch.Tensor) -> dict:
+    "`evaluate.seg_metrics` of the dataset-level confusion of two mask stacks."
+    return seg_metrics(confusion(pred, true, len(CLASSES)))
 
 
 def main(argv=None):
@@ -80,11 +80,11 @@ def main(argv=None):
                          n_test=a.n_test, test_split="SPLITS['test'][:n_test]", seed=a.seed,
                          train_seconds=round(t_train, 1), label_seconds=round(t_pred, 1),
                          loadavg_1min=os.getloadavg()[0]),
-               label_generator={**seg_metrics(pred['mask'], test['mask']),
+               label_generator={**seg(pred['mask'], test['mask']),
                                 **kp_metrics(pred['kps'], test['kps'], G.size),
                                 **depth_metrics(pred['depth'], test['depth'])},
-               judge_on_reconstruction=seg_metrics(predict_masks(judge, pred['img']), test['mask']),
-               judge_on_real=seg_metrics(predict_masks(judge, test['img']), test['mask']),
+               judge_on_reconstruction=seg(predict_masks(judge, pred['img']), test['mask']),
+               judge_on_real=seg(predict_masks(judge, test['img']), test['mask']),
                uncertainty=dict(score_mean=pred['score'].mean().item(),
                                 unc_on_wrong_pixels=pred['unc'][pred['mask'] != test['mask']].mean().item(),
                                 unc_on_right_pixels=pred['unc'][pred['mask'] == test['mask']].mean().item()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, json, sys, time
 from pathlib import Path
 import torch
-from .core import load_profile, default_device, set_seed, show_labeled, get_grid
+from .core import load_profile, default_device, set_seed, show_labeled, get_grid, data_samples_dir
 
 # %% auto #0
 __all__ = ['cmd_info', 'cmd_render', 'cmd_train_gan', 'cmd_gan_quality', 'cmd_train_encoder', 'cmd_generate', 'cmd_demo',
@@ -21,10 +21,13 @@ def _fail(msg:str) -> int:
     print(f"error: {msg}", file=sys.stderr)
     return 2
 
+def _shipped(name:str) -> Path:
+    "A file or folder shipped in `data_samples/`."
+    return data_samples_dir()/name
+
 # %% ../nbs/10_cli.ipynb #c112738a
 def cmd_info(a) -> dict:
     "Print device, profile and the shipped files."
-    from handsoff_nb.core import data_samples_dir
     p = load_profile(a.profile)
     d = data_samples_dir()
     info = dict(device=str(default_device()), torch=torch.__version__, profile=vars(p),
@@ -85,12 +88,11 @@ def cmd_gan_quality(a) -> dict:
 # %% ../nbs/10_cli.ipynb #cb795109
 def cmd_train_encoder(a) -> Path:
     "Train (or resume) an inversion encoder for generator `a.ckpt`: regression, then capped LPIPS."
-    from handsoff_nb.core import data_samples_dir
     from handsoff_nb.stylegan2 import load_generator
     from handsoff_nb.inversion import train_encoder, tune_encoder_lpips, save_encoder
     from handsoff_nb.perceptual import make_lpips
     p = load_profile(a.profile)
-    ckpt = a.ckpt or data_samples_dir()/'toyfaces_g64.pt'
+    ckpt = a.ckpt or _shipped('toyfaces_g64.pt')
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg, _ = load_generator(ckpt)
     G = G.to(dev).eval()
@@ -110,10 +112,6 @@ def cmd_train_encoder(a) -> Path:
     return out
 
 # %% ../nbs/10_cli.ipynb #6359f9f8
-def _shipped(name:str) -> Path:
-    from handsoff_nb.core import data_samples_dir
-    return data_samples_dir()/name
-
 def cmd_generate(a) -> dict:
     "HandsOff on a generator, an encoder and a labeled folder → a labeled dataset in `a.out/dataset`."
     from handsoff_nb.stylegan2 import load_generator

@@ -13,37 +13,36 @@ from torch import Tensor
 from torch.utils.data import IterableDataset, get_worker_info
 from tqdm import tqdm
 from .core import assert_shape
-from .stylegan2 import Generator, truncate
+from .stylegan2 import Generator, truncate, safe_load, CheckpointError
 from .data import save_labeled_folder, load_labeled_folder
+from .train_gan import atomic_save
+from .inversion import invert
+from .label_generator import (LGConfig, LabelGenerator, train_label_generator, predict_labels,
+                                         entropy, uncertainty_score)
 
 # %% auto #0
-__all__ = ['image_seed', 'latents_for', 'top_fraction_mean', 'SegmenterLabeler', 'keep_mask', 'shard_name', 'shard_indices',
-           'write_shard', 'shard_done', 'work_part', 'write_index', 'generate_dataset', 'LabeledStream',
-           'save_label_generator', 'load_label_generator', 'LGLabeler', 'handsoff_dataset']
+__all__ = ['image_seed', 'z_for', 'latents_for', 'SegmenterLabeler', 'keep_mask', 'shard_name', 'shard_indices', 'write_shard',
+           'shard_done', 'work_part', 'write_index', 'generate_dataset', 'LabeledStream', 'save_label_generator',
+           'load_label_generator', 'LGLabeler', 'handsoff_dataset']
 
 # %% ../nbs/07_generate.ipynb #9cecc7ee
 def image_seed(seed:int, index:int) -> int:
     "Seed of image `index` of a run with `seed` (eq. 1): `seed·10⁹ + index`."
     return seed * 1_000_000_000 + index
 
+def z_for(style_dim:int, seeds) -> Tensor:
+    "`z` ~ N(0, I), one vector per seed, each from a CPU generator seeded by it → (B,style_dim)."
+    return torch.stack([torch.randn(style_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
+
 @torch.no_grad()
 def latents_for(G:Generator, seeds, # integer seeds, one per image
                 w_avg:Tensor,        # (1,style_dim) mean latent
                 psi:float=0.7) -> Tensor:
     "Eq. (1): one W+ latent per seed → `ws` (B,n_latent,style_dim) on `w_avg`'s device."
-    z = torch.stack([torch.randn(G.style_dim, generator=torch.Generator().manual_seed(int(s)))
-                     for s in seeds])
-    w = truncate(G.mapping(z.to(w_avg.device)), w_avg, psi)  # (B,D)
+    w = truncate(G.mapping(z_for(G.style_dim, seeds).to(w_avg.device)), w_avg, psi)  # (B,D)
     return w[:, None].expand(-1, G.n_latent, -1).contiguous()
 
 # %% ../nbs/07_generate.ipynb #d22e591d
-def top_fraction_mean(u:Tensor, # (B,H,W) per-pixel uncertainty
-                      frac:float=0.1) -> Tensor:
-    "Eq. (2): mean of the top `frac` of each image's pixel values → (B,)."
-    flat = u.flatten(1)
-    k = max(1, int(round(frac * flat.shape[1])))
-    return flat.topk(k, dim=1).values.mean(1)
-
 class SegmenterLabeler:
     "A labeler from `G` and an image segmenter (e.g. the judge U-Net): mask + entropy score."
     def __init__(self, G:Generator, net:torch.nn.Module): self.G, self.net = G.eval(), net.eval()
@@ -51,8 +50,8 @@ class SegmenterLabeler:
     def __call__(self, ws:Tensor) -> dict:
         img = self.G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
         p = self.net(img)['logits'].softmax(1)  # (B,C,H,W)
-        u = -(p * p.clamp_min(1e-12).log()).sum(1)
-        return dict(img=img, mask=p.argmax(1), uncertainty=u, score=top_fraction_mean(u))
+        u = entropy(p, 1)                         # (B,H,W), eq. (2)
+        return dict(img=img, mask=p.argmax(1), uncertainty=u, score=uncertainty_score(u))
 
 # %% ../nbs/07_generate.ipynb #f695b58d
 def keep_mask(score:Tensor, # (B,) image scores, higher = more uncertain
@@ -109,6 +108,11 @@ def _dist_group():
     return dist
 
 # %% ../nbs/07_generate.ipynb #5aec54c5
+def _write_json(path:Path, obj):
+    "Write `obj` as JSON to `path` through a temporary file and `os.replace` (readers never see half a file)."
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    tmp.write_text(json.dumps(obj, indent=1) + '\n'); os.replace(tmp, path)
+
 def _check_run(out:Path, settings:dict):
     "Write `run.json`, or check that an existing one has the same settings (clear error if not)."
     f = out/'run.json'
@@ -117,9 +121,7 @@ def _check_run(out:Path, settings:dict):
         diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
         if diff: raise ValueError(f"{out} holds a run with other settings {diff} (old, new); "
                                   "use another --out or delete the folder")
-    else:
-        tmp = out/f'.run.json.{os.getpid()}'
-        tmp.write_text(json.dumps(settings, indent=1) + '\n'); os.replace(tmp, f)
+    else: _write_json(f, settings)
 
 def write_index(out:Path, n_shards:int) -> dict:
     "Summarise the finished shards into `dataset.json` → the summary."
@@ -127,7 +129,7 @@ def write_index(out:Path, n_shards:int) -> dict:
               for k in range(n_shards) if shard_done(out, k)]
     idx = dict(shards=[shard_name(m['shard']) for m in shards], n_shards=n_shards, complete=len(shards) == n_shards,
                n_images=sum(len(m['seeds']) for m in shards), n_kept=sum(sum(m['kept']) for m in shards))
-    tmp = out/'.dataset.json.tmp'; tmp.write_text(json.dumps(idx, indent=1) + '\n'); os.replace(tmp, out/'dataset.json')
+    _write_json(out/'dataset.json', idx)
     return idx
 
 def generate_dataset(G:Generator, labeler:callable, out,
@@ -190,15 +192,12 @@ class LabeledStream(IterableDataset):
 def save_label_generator(lg, path, extra:dict|None=None) -> Path:
     "Save a `LabelGenerator`'s weights and config (plain values) to `path`, atomically."
     from dataclasses import asdict
-    from handsoff_nb.train_gan import atomic_save
     ck = dict(state_dict={k: v.detach().cpu() for k, v in lg.state_dict().items()}, config=asdict(lg.cfg),
               format='handsoff_nb.label_generator/1', extra=extra or {})
     return atomic_save(ck, path)
 
 def load_label_generator(path, device='cpu'):
     "An eval-mode `LabelGenerator` from `save_label_generator`'s file (weights-only load)."
-    from handsoff_nb.stylegan2 import safe_load, CheckpointError
-    from handsoff_nb.label_generator import LGConfig, LabelGenerator
     ck = safe_load(path, device)
     if not (isinstance(ck, dict) and str(ck.get('format', '')).startswith('handsoff_nb.label_generator')):
         raise CheckpointError(f"{path}: not a label-generator file (written by `save_label_generator`)")
@@ -209,7 +208,6 @@ class LGLabeler:
     "The labeler of HandsOff: `G`'s image and the label generator's mask, keypoints, depth and score."
     def __init__(self, G:Generator, lg, batch_size:int=16): self.G, self.lg, self.batch_size = G, lg, batch_size
     def __call__(self, ws:Tensor) -> dict:
-        from handsoff_nb.label_generator import predict_labels
         return predict_labels(self.G, self.lg, ws, self.batch_size)
 
 # %% ../nbs/07_generate.ipynb #fe035836
@@ -219,8 +217,6 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
                      lg_steps:int|None=None, ensemble_size:int|None=None, refine_steps:int=0,
                      w_avg:Tensor|None=None, seed:int=0, progress:bool=True, **gen_kwargs) -> dict:
     "Labeled folder → inverted latents → label generator → `n` generated labeled images in `out/dataset`."
-    from handsoff_nb.inversion import invert
-    from handsoff_nb.label_generator import LGConfig, train_label_generator
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     lab = load_labeled_folder(labeled, size=G.size) if not isinstance(labeled, dict) else labeled
     N = min(len(lab['img']), n_labeled or 50)

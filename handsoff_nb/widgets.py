@@ -19,6 +19,7 @@ from .core import tensor2img, overlay
 from .stylegan2 import Generator, truncate
 from .data import load_labeled_folder
 from .inversion import invert, mask_iou
+from .generate import z_for
 
 # %% auto #0
 __all__ = ['LAYER_GROUPS', 'KP_COLORS', 'pca_directions', 'layer_rows', 'seed_w', 'edit_latent', 'colormap', 'labels_for',
@@ -49,8 +50,7 @@ def layer_rows(n_latent:int, group:str) -> range:
 @torch.no_grad()
 def seed_w(G:Generator, seed:int) -> Tensor:
     "$f(z_s)$ (1,style_dim), drawn exactly as `latents_for` draws image `seed`."
-    z = torch.randn(G.style_dim, generator=torch.Generator().manual_seed(int(seed)))
-    return G.mapping(z[None].to(next(G.parameters()).device))
+    return G.mapping(z_for(G.style_dim, [seed]).to(next(G.parameters()).device))
 
 def edit_latent(w:Tensor,     # (1,style_dim) truncated w
                 n_latent:int, V:Tensor, sigma:Tensor, # (k,style_dim), (k,) from `pca_directions`

@@ -26,10 +26,10 @@ def main(run_dir, dest, note=None, zero_noise=False, every=10):
     G = s.g_ema.eval()
     if zero_noise:
         extra['command'] = extra['command'][:-1] + ' --zero-noise)'
-        strengths = {n: round(p.item(), 4) for n, p in G.named_parameters() if n.endswith('noise.weight')}
+        noise = {n: p for n, p in G.named_parameters() if n.endswith('noise.weight')}
+        strengths = {n: round(p.item(), 4) for n, p in noise.items()}
         with torch.no_grad():
-            for n, p in G.named_parameters():
-                if n.endswith('noise.weight'): p.zero_()
+            for p in noise.values(): p.zero_()
         extra['noise'] = f"noise strengths set to 0 at ship time (trained values: {json.dumps(strengths)})"
     save_generator(G, dest, s.gcfg, extra=extra)
     log = [o for o in s.log if o['step'] % every == 0 or o['step'] == s.step]
