@@ -13,7 +13,7 @@ from .core import load_profile, default_device, set_seed, show_labeled, get_grid
 
 # %% auto #0
 __all__ = ['cmd_info', 'cmd_render', 'cmd_train_gan', 'cmd_gan_quality', 'cmd_train_encoder', 'cmd_generate', 'cmd_demo',
-           'make_parser', 'main']
+           'cmd_benchmark', 'make_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #7c2adbd1
 def _fail(msg:str) -> int:
@@ -112,23 +112,32 @@ def cmd_train_encoder(a) -> Path:
     return out
 
 # %% ../nbs/10_cli.ipynb #6359f9f8
-def cmd_generate(a) -> dict:
-    "HandsOff on a generator, an encoder and a labeled folder → a labeled dataset in `a.out/dataset`."
+def _load_models(a, dev) -> tuple:
+    "The generator of `a.generator` (default: shipped) on `dev` in eval mode, and its mean latent."
     from handsoff_nb.stylegan2 import load_generator
-    from handsoff_nb.inversion import load_encoder
-    from handsoff_nb.generate import handsoff_dataset
-    p = load_profile(a.profile)
-    dev = torch.device(a.device) if a.device else default_device()
     G, w_avg, _ = load_generator(a.generator or _shipped('toyfaces_g64.pt'))
-    G = G.to(dev).eval()
-    E = load_encoder(a.encoder or _shipped('toyfaces_e64.pt'), dev)
+    return G.to(dev).eval(), None if w_avg is None else w_avg.to(dev)
+
+def _load_fitting_encoder(path, G, dev):
+    "The encoder in `path`, checked to fit `G` (size, n_latent, style_dim)."
+    from handsoff_nb.inversion import load_encoder
+    E = load_encoder(path, dev)
     if (E.cfg.size, E.cfg.n_latent, E.cfg.style_dim) != (G.size, G.n_latent, G.style_dim):
         raise ValueError(f"the encoder (size, n_latent, style_dim) = {(E.cfg.size, E.cfg.n_latent, E.cfg.style_dim)} "
                          f"does not fit the generator's {(G.size, G.n_latent, G.style_dim)}")
+    return E
+
+def cmd_generate(a) -> dict:
+    "HandsOff on a generator, an encoder and a labeled folder → a labeled dataset in `a.out/dataset`."
+    from handsoff_nb.generate import handsoff_dataset
+    p = load_profile(a.profile)
+    dev = torch.device(a.device) if a.device else default_device()
+    G, w_avg = _load_models(a, dev)
+    E = _load_fitting_encoder(a.encoder or _shipped('toyfaces_e64.pt'), G, dev)
     idx = handsoff_dataset(G, E, a.labeled or _shipped('toyfaces_labeled'), a.out, a.n or p.n_generate,
                            n_labeled=a.n_labeled or p.n_labeled, lg_steps=a.lg_steps or p.lg_steps,
                            ensemble_size=a.ensemble or p.ensemble_size, refine_steps=a.refine_steps,
-                           w_avg=None if w_avg is None else w_avg.to(dev), seed=a.seed, psi=a.psi,
+                           w_avg=w_avg, seed=a.seed, psi=a.psi,
                            shard_size=a.shard_size, drop_frac=a.drop_frac, num_shards=a.num_shards,
                            shard_index=a.shard_index)
     print(json.dumps(idx, indent=1))
@@ -161,6 +170,39 @@ def cmd_demo(a) -> Path:
     print(f"[4/4] HandsOff: {idx['n_kept']} of {idx['n_images']} generated labeled images kept → "
           f"{out/'handsoff'/'dataset'}, preview {out/'generated.png'}  ({time.time() - t0:.0f}s in all)")
     return out
+
+# %% ../nbs/10_cli.ipynb #d777b694
+def _override(cfg, sets) -> set:
+    "Apply `KEY=VALUE` strings to the dataclass `cfg` (tuples as `a,b,c`) → the keys set."
+    keys = set()
+    for kv in sets or []:
+        k, _, v = kv.partition('=')
+        if not hasattr(cfg, k): raise ValueError(f"--set {kv}: no setting {k!r}; settings: {', '.join(vars(cfg))}")
+        cur = getattr(cfg, k)
+        try:
+            if isinstance(cur, tuple): val = tuple(int(x) if x.lstrip('-').isdigit() else x for x in v.split(',') if x)
+            else: val = type(cur)(v)
+        except ValueError: raise ValueError(f"--set {kv}: {v!r} is not a {type(cur).__name__}") from None
+        setattr(cfg, k, val); keys.add(k)
+    return keys
+
+def cmd_benchmark(a) -> dict:
+    "The downstream benchmark (`08`) at profile `quick`, `cpu` or `full` → JSON, markdown table and figure."
+    from handsoff_nb.evaluate import BenchConfig, benchmark, results_path
+    cfg = getattr(BenchConfig, a.level)()
+    if a.threads or a.level == 'quick': torch.set_num_threads(a.threads or 1)  # tiny convs: 1 thread is faster
+    dev = torch.device(a.device) if a.device else default_device()
+    G, w_avg = _load_models(a, dev)
+    if 'size' not in _override(cfg, a.set): cfg.size = G.size
+    reg = Path(a.encoder_regression or _shipped('toyfaces_e64_regression.pt'))
+    enc = dict(tuned=_load_fitting_encoder(a.encoder or _shipped('toyfaces_e64.pt'), G, dev),
+               regression=_load_fitting_encoder(reg, G, dev) if reg.exists() else None)
+    try: out = Path(a.out) if a.out else results_path(a.level)
+    except FileNotFoundError: out = Path('outputs')/f'downstream_{a.level}.json'  # installed, no project tree
+    res = benchmark(cfg, a.work or f'runs/benchmark_{a.level}', out, G, enc, a.labeled, w_avg, profile=a.level,
+                    command=' '.join(['handsoff-nb', *a.argv]), device=dev)
+    print(res['markdown'] + f"\nwrote {out} (and .md, .png)")
+    return res
 
 # %% ../nbs/10_cli.ipynb #e87e19af
 def make_parser() -> argparse.ArgumentParser:
@@ -203,11 +245,23 @@ def make_parser() -> argparse.ArgumentParser:
     d.add_argument('--out', default='outputs/demo'); d.add_argument('--n', type=int, default=500)
     d.add_argument('--seed', type=int, default=0)
     d.add_argument('--n-generate', type=int, default=None, help="images HandsOff generates (default: profile)")
+    b = sub.add_parser('benchmark', help='downstream benchmark: few-shot, transfer, HandsOff (+ ablations), oracle')
+    b.set_defaults(fn=cmd_benchmark)
+    b.add_argument('level', nargs='?', default='quick', choices=('quick', 'cpu', 'full'),
+                   help='quick: pipeline check (CPU minutes); cpu: whole protocol, CPU budget; full: GPU sizes')
+    b.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='change one BenchConfig field')
+    b.add_argument('--out', default=None, help='JSON path (default: benchmarks/results/downstream_<level>.json)')
+    b.add_argument('--work', default=None, help='work folder, resumed (default: runs/benchmark_<level>)')
+    b.add_argument('--generator', default=None); b.add_argument('--encoder', default=None)
+    b.add_argument('--encoder-regression', default=None, help='encoder before LPIPS tuning (no-lpips ablation)')
+    b.add_argument('--labeled', default=None, help='labeled folder (default: shipped ToyFaces few)')
+    b.add_argument('--device', default=None); b.add_argument('--threads', type=int, default=None)
     return p
 
 def main(argv=None) -> int:
     "Entry point of the `handsoff-nb` console script."
     a = make_parser().parse_args(argv)
+    a.argv = list(sys.argv[1:] if argv is None else argv)  # for the provenance of what it writes
     try: a.fn(a)
     except (ValueError, FileNotFoundError) as e: return _fail(str(e))
     except KeyboardInterrupt: return _fail('interrupted (checkpoints written so far are kept)')

@@ -21,11 +21,12 @@ from .quality import UNet, JUDGE_SEEDS, confusion, iou_from_confusion
 from .label_generator import keypoint_heatmaps, decode_keypoints
 
 # %% auto #0
-__all__ = ['KP_SIGMA', 'KP_WEIGHT', 'ORACLE_SEEDS', 'METRICS', 'seg_metrics', 'pck', 'depth_metrics', 'heldout_set',
+__all__ = ['KP_SIGMA', 'KP_WEIGHT', 'ORACLE_SEEDS', 'METRICS', 'ABLATIONS', 'seg_metrics', 'pck', 'depth_metrics', 'heldout_set',
            'flip_permutation', 'hflip', 'random_shift', 'color_jitter', 'augment_batch', 'downstream_loss',
            'load_backbone', 'train_downstream', 'predict', 'evaluate_model', 'fewshot_data', 'oracle_data',
            'load_generated', 'corrupt', 'pretrain_backbone', 'Method', 'make_methods', 'summarize', 'run_benchmark',
-           'check_targets', 'results_table', 'show_predictions', 'results_path']
+           'check_targets', 'results_table', 'show_predictions', 'BenchConfig', 'variant_settings',
+           'make_handsoff_data', 'write_report', 'benchmark', 'results_path']
 
 # %% ../nbs/08_downstream_eval.ipynb #d5adfb6f
 def seg_metrics(cm:Tensor, # (C,C) confusion counts accumulated over a dataset
@@ -245,6 +246,7 @@ class Method:
     data: callable
     init: callable|None = None
     uses_n: bool = True
+    seeds: tuple|None = None  # None: the benchmark's seeds (ablations may run fewer)
 
 def make_methods(handsoff:dict|None=None, # name → folder, '{N}' in it replaced by N
                  labeled=None, oracle_n:int=2000, size:int=64, pretrain_steps:int=2000, width:int=32,
@@ -280,20 +282,32 @@ def summarize(runs:list) -> dict:
                 for n, rs in d.items()} for m, d in out.items()}
 
 # %% ../nbs/08_downstream_eval.ipynb #2358f207
+def _load_log(log:Path|None) -> dict:
+    "Finished runs recorded in the JSONL `log`: (method, N, seed) → run."
+    if log is None or not Path(log).exists(): return {}
+    runs = [json.loads(l) for l in Path(log).read_text().splitlines() if l.strip()]
+    return {(r['method'], str(r['N']), r['seed']): r for r in runs}
+
 def run_benchmark(methods:dict, Ns=(16, 50), seeds=(0, 1, 2), steps:int=2000, batch:int=32, test_n:int=1000,
                   size:int=64, width:int=32, levels:int=3, device=None, progress:bool=True,
-                  on_model:callable|None=None) -> dict:
+                  on_model:callable|None=None, # called as on_model(method, N, seed, net) after each training
+                  log=None,                    # JSONL of finished runs: appended to, and skipped on a rerun
+                 ) -> dict:
     "Train and score every method × N × seed with one budget → JSON-able results with a `summary`."
-    test, runs, t0 = heldout_set(test_n, size), [], time.time()
+    test, runs, t0, done = heldout_set(test_n, size), [], time.time(), _load_log(log)
     for m in methods.values():
-        init = m.init() if m.init else None
-        for N in (Ns if m.uses_n else ['all']):
+        todo = [(N, s) for N in (Ns if m.uses_n else ['all']) for s in (m.seeds or seeds)]
+        runs += [done[(m.name, str(N), s)] for N, s in todo if (m.name, str(N), s) in done]
+        todo = [(N, s) for N, s in todo if (m.name, str(N), s) not in done]
+        init = m.init() if m.init and todo else None
+        for N in dict.fromkeys(N for N, _ in todo):
             data = m.data(N)
-            for s in seeds:
+            for s in [s for n, s in todo if n == N]:
                 t = time.time()
                 net = train_downstream(data, steps, batch, s, init=init, width=width, levels=levels, device=device)
                 runs.append(dict(method=m.name, N=N, seed=s, n_train=len(data['img']),
                                  metrics=evaluate_model(net, test), seconds=round(time.time() - t, 2)))
+                if log: open(log, 'a').write(json.dumps(runs[-1]) + '\n')
                 if on_model: on_model(m.name, N, s, net)  # e.g. keep some models for a figure
                 if progress: print(f"{m.name:>12} N={N!s:>3} seed={s}: mIoU {runs[-1]['metrics']['miou']:.3f}")
     config = dict(Ns=list(Ns), seeds=list(seeds), steps=steps, batch=batch, test_n=test_n, size=size,
@@ -363,9 +377,136 @@ def show_predictions(nets:dict, # name → trained `UNet`
     return fig
 
 # %% ../nbs/08_downstream_eval.ipynb #1c93e06c
-def results_path(quick:bool=False) -> Path:
-    "Where `bench_downstream.py` writes its JSON (beside `settings.ini`, in `benchmarks/results/`)."
+ABLATIONS = ('no-lpips', 'refine', 'ens1', 'no-filter')
+
+@dataclass
+class BenchConfig:
+    "Sizes of one downstream benchmark; presets `quick`, `cpu` and `full` (see the table above)."
+    Ns: tuple = (16, 50)           # labeled-few sizes
+    seeds: tuple = (0, 1, 2)       # downstream training seeds of the main methods
+    ablation_seeds: tuple = (0, 1, 2)
+    steps: int = 2000              # downstream budget: steps × batch, U-Net width and levels
+    batch: int = 32
+    width: int = 32
+    levels: int = 3
+    test_n: int = 1000             # held-out real test faces (SPLITS['test'])
+    oracle_n: int = 2000           # real labeled faces of the oracle (ORACLE_SEEDS)
+    pretrain_steps: int = 2000     # unlabeled pretraining of the transfer backbone
+    size: int = 64
+    n_generate: int = 2000         # images kept in each HandsOff dataset
+    lg_steps: int = 4000           # label generator: steps and ensemble size
+    ensemble_size: int = 10
+    drop_frac: float = 0.1         # most uncertain fraction dropped
+    refine_steps: int = 100        # the `refine` ablation
+    ablations: tuple = ABLATIONS
+
+    @classmethod
+    def quick(cls): return cls(Ns=(16,), seeds=(0,), ablation_seeds=(0,), steps=40, batch=8, width=8, levels=2,
+                               test_n=64, oracle_n=128, pretrain_steps=20, n_generate=32, lg_steps=20,
+                               ensemble_size=2, drop_frac=0.125, refine_steps=5)
+    @classmethod
+    def cpu(cls): return cls(ablation_seeds=(0,), steps=300, batch=16, width=16, test_n=500, pretrain_steps=300,
+                             lg_steps=600, ensemble_size=3)
+    @classmethod
+    def full(cls): return cls()
+
+def variant_settings(name:str, cfg:BenchConfig) -> dict:
+    "`handsoff_dataset` settings of HandsOff variant `name` (`handsoff` or one of `ABLATIONS`)."
+    base = dict(encoder='tuned', ensemble_size=cfg.ensemble_size, refine_steps=0, drop_frac=cfg.drop_frac)
+    change = {'handsoff': {}, 'no-lpips': dict(encoder='regression'), 'refine': dict(refine_steps=cfg.refine_steps),
+              'ens1': dict(ensemble_size=1), 'no-filter': dict(drop_frac=0.)}
+    if name not in change: raise ValueError(f"unknown HandsOff variant {name!r}; choose from {list(change)}")
+    return {**base, **change[name]}
+
+# %% ../nbs/08_downstream_eval.ipynb #4cd4ff76
+def make_handsoff_data(cfg:BenchConfig, work, G, encoders:dict, # 'tuned' / 'regression' → `Encoder` or None
+                       labeled=None, w_avg:Tensor|None=None, progress:bool=True) -> tuple:
+    "Write (or reuse) each HandsOff variant's dataset per N under `work` → (name → folder template, notes)."
+    import shutil
+    from handsoff_nb.generate import handsoff_dataset
+    work, out, notes = Path(work), {}, {}
+    lab = load_labeled_folder(labeled or labeled_samples_path(), size=G.size)
+    for name in ('handsoff', *cfg.ablations):
+        s = variant_settings(name, cfg)
+        if encoders.get(s['encoder']) is None:
+            notes[name] = f"skipped: no {s['encoder']} encoder"; continue
+        for N in cfg.Ns:
+            d, src = work/f'{name}_N{N}', work/f'handsoff_N{N}'/'label_generator.pt'
+            if name == 'no-filter' and src.exists() and not (d/src.name).exists():
+                d.mkdir(parents=True, exist_ok=True); shutil.copy(src, d/src.name)
+            if progress: print(f"[data] {name} N={N}: {s}")
+            n = math.ceil(cfg.n_generate / (1 - s['drop_frac']))  # generated, so that about n_generate are kept
+            handsoff_dataset(G, encoders[s['encoder']], lab, d, n, n_labeled=N, lg_steps=cfg.lg_steps,
+                             ensemble_size=s['ensemble_size'], refine_steps=s['refine_steps'],
+                             drop_frac=s['drop_frac'], w_avg=w_avg, progress=progress)
+        out[name], notes[name] = str(work/f'{name}_N{{N}}'), str(s)
+    return out, notes
+
+# %% ../nbs/08_downstream_eval.ipynb #460d3bb7
+def write_report(res:dict, out, cfg:BenchConfig, nets:dict|None=None) -> str:
+    "Write `out` (JSON), its `.md` table with the targets and its `.png` figure → the markdown."
+    out, m = Path(out), res['meta']
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1) + '\n')
+    head = [f"# Downstream benchmark (profile `{m['profile']}`)", '',
+            f"- date: {m['date']}; command: `{m['command']}`",
+            f"- wall time: {m['wall_s']:.0f} s on {m['device']} ({m['threads']} threads, load avg {m['loadavg']:.1f}), "
+            f"of which {m['generate_s']:.0f} s writing the HandsOff datasets",
+            f"- budget: {cfg.steps} steps × batch {cfg.batch}, U-Net width {cfg.width}, {cfg.levels} levels; "
+            f"seeds {list(cfg.seeds)} (ablations {list(cfg.ablation_seeds)}); images {cfg.size} px",
+            f"- test: {cfg.test_n} faces of SPLITS['test']; oracle: {cfg.oracle_n} faces of ORACLE_SEEDS; "
+            f"transfer backbone: {cfg.pretrain_steps} steps of denoising pretraining",
+            f"- HandsOff datasets: {cfg.n_generate} images kept per N, label generator {cfg.lg_steps} steps",
+            *[f"- {k}: {v}" for k, v in m['variants'].items()], '']
+    if m['profile'] == 'quick':
+        head += ['**Quick profile: a pipeline check with a tiny budget; these numbers are not the experiment.**', '']
+    md = '\n'.join(head) + '\n' + results_table(res, 'handsoff', cfg.Ns[0]) + '\n'
+    out.with_suffix('.md').write_text(md)
+    if nets:
+        fig = show_predictions(nets, heldout_set(3, cfg.size), idx=(0, 1, 2))
+        fig.savefig(out.with_suffix('.png'), dpi=80)
+    return md
+
+# %% ../nbs/08_downstream_eval.ipynb #1f6eb4dc
+def _load_kept(f:Path, cfg:BenchConfig) -> UNet:
+    "A downstream model saved by `benchmark` for the figure."
+    ck = torch.load(f, map_location='cpu', weights_only=True)
+    net = UNet(len(CLASSES), ck['n_kps'], ck['depth'], cfg.width, cfg.levels)
+    net.load_state_dict(ck['state'])
+    return net.eval()
+
+def benchmark(cfg:BenchConfig, work, out, G, encoders:dict, labeled=None, w_avg:Tensor|None=None,
+              profile:str='custom', command:str='', device=None, progress:bool=True) -> dict:
+    "The downstream experiment: HandsOff datasets → every method × N × seed → `out` (.json, .md, .png)."
+    import os, platform
+    device, work, t0 = device or default_device(), Path(work), time.time()
+    datasets, notes = make_handsoff_data(cfg, work, G, encoders, labeled, w_avg, progress)
+    t_gen = time.time() - t0
+    methods = make_methods(datasets, labeled, cfg.oracle_n, cfg.size, cfg.pretrain_steps, cfg.width, cfg.levels,
+                           device)
+    for k in cfg.ablations:
+        if k in methods: methods[k].seeds = cfg.ablation_seeds
+    mdir = work/'models'; mdir.mkdir(parents=True, exist_ok=True)
+    def keep(m, N, s, net):
+        if s == cfg.seeds[0] and N in (cfg.Ns[0], 'all'):
+            torch.save(dict(state=net.state_dict(), n_kps=net.kps.out_channels if net.kps else 0,
+                            depth=net.depth is not None), mdir/f'{m}.pt')
+    res = run_benchmark(methods, cfg.Ns, cfg.seeds, cfg.steps, cfg.batch, cfg.test_n, cfg.size, cfg.width,
+                        cfg.levels, device, progress, on_model=keep, log=work/'runs.jsonl')
+    res['meta'] = dict(date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), profile=profile, command=command,
+                       wall_s=time.time() - t0, generate_s=t_gen, device=str(device),
+                       threads=torch.get_num_threads(), loadavg=os.getloadavg()[0], python=platform.python_version(),
+                       torch=torch.__version__, config=vars(cfg), variants=notes,
+                       datasets={k: json.loads((Path(v.replace('{N}', str(cfg.Ns[0])))/'dataset'/'run.json')
+                                               .read_text()) for k, v in datasets.items()})
+    nets = {m: _load_kept(mdir/f'{m}.pt', cfg) for m in methods if (mdir/f'{m}.pt').exists()}
+    res['markdown'] = write_report(res, out, cfg, nets)
+    return res
+
+# %% ../nbs/08_downstream_eval.ipynb #3eb0ae57
+def results_path(profile:str='full') -> Path:
+    "Where `handsoff-nb benchmark <profile>` writes its JSON (beside `settings.ini`, in `benchmarks/results/`)."
     from handsoff_nb.core import find_settings
     ini = find_settings()
     if ini is None: raise FileNotFoundError("No project root (settings.ini) found")
-    return ini.parent/'benchmarks'/'results'/f"downstream{'_quick' if quick else ''}.json"
+    return ini.parent/'benchmarks'/'results'/f"downstream_{profile}.json"
