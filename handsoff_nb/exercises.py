@@ -246,7 +246,7 @@ def check_ema_decay(answer):
 def check_size_from_keys(fn):
     "02b · `fn(sd)` → the `size` of a rosinality generator state dict, from its keys alone."
     for cfg in (GenConfig.tiny(), GenConfig(16, 32, 1, channels={4: 8, 8: 8, 16: 8})):
-        sd = make_generator(cfg).state_dict()
+        with torch.random.fork_rng(): sd = make_generator(cfg).state_dict()  # keep the user's RNG
         size = fn(sd)
         expect(size == infer_config(sd).size, f"{cfg.size}-px generator: you say {size}; "
                "count the `to_rgbs.<i>` modules (one per resolution above 4)")
@@ -255,7 +255,7 @@ def check_size_from_keys(fn):
 @checker
 def check_noise_buffers(answer):
     "02b · How many `noises.noise_<i>` buffers does a `GenConfig.tiny()` state dict hold?"
-    sd = make_generator(GenConfig.tiny()).state_dict()
+    with torch.random.fork_rng(): sd = make_generator(GenConfig.tiny()).state_dict()
     n = sum(k.startswith('noises.') for k in sd)
     expect_close(answer, n, 'your count', rel=0)
     return f"{n}, one per style block (num_layers): a 2019 state dict lacks all {n}"
@@ -407,7 +407,8 @@ def check_layer_rows(answer):
 def check_edit_latent(fn):
     "09 · `fn(w, n_latent, V, sigma, coeffs, rows)` → `ws` (1,n_latent,D) moved on `rows`, eq. (2)."
     g = torch.Generator().manual_seed(0)
-    w, V, sigma = torch.randn(1, 6, generator=g), torch.randn(2, 6, generator=g), torch.rand(2)
+    w, V = torch.randn(1, 6, generator=g), torch.randn(2, 6, generator=g)
+    sigma = torch.rand(2, generator=g)
     args = (5, V, sigma, [1.5, -2.], range(1, 3))  # n_latent, V, sigma, coeffs, rows
     out, ref = fn(w, *args), edit_latent(w, *args)
     expect_tensor(out, ref, 'your ws', eps=math.inf)

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch import Tensor
 import matplotlib
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 import ipywidgets as W
 from fastcore.basics import patch
-from .core import tensor2img, overlay
+from .core import img2tensor, tensor2img, overlay
 from .stylegan2 import Generator, truncate
 from .data import load_labeled_folder
 from .inversion import invert, mask_iou
@@ -23,7 +23,7 @@ from .generate import z_for
 
 # %% auto #0
 __all__ = ['LAYER_GROUPS', 'KP_COLORS', 'pca_directions', 'layer_rows', 'seed_w', 'edit_latent', 'colormap', 'labels_for',
-           'label_panels', 'compose', 'torch_threads', 'to_png', 'LatentExplorer', 'InversionViewer']
+           'label_panels', 'compose', 'torch_threads', 'to_png', 'LatentExplorer', 'InversionViewer', 'read_image']
 
 # %% ../nbs/09_widgets.ipynb #b2386a3f
 @torch.no_grad()
@@ -187,21 +187,24 @@ def update(self:LatentExplorer) -> bytes:
 
 # %% ../nbs/09_widgets.ipynb #8940a518
 class InversionViewer:
-    "Pick a labeled image: `G(E(x))`, optionally a refined one, and their labels vs the truth (eq. 3)."
+    "Pick a labeled image or upload one: `G(E(x))`, optionally refined, labels vs truth (eq. 3)."
     def __init__(self, G:Generator, E, labeled, # a labeled folder (path) or its dict
                  labeler=None, refine_steps:int=20, scale:int=3, lpips=None):
         self.G, self.E, self.labeler, self.scale = G.eval(), E.eval(), labeler, scale
         self.lpips = lpips  # for refinement; None: a `PerceptualLoss()` made on the first click
         if not isinstance(labeled, dict): labeled = load_labeled_folder(labeled, size=G.size)
         self.data, self.refined = labeled, {}  # refined: (index, steps) → ws (1,n_latent,D)
+        self.uploads = []  # uploaded images (1,3,H,W), indices after the labeled ones; no truth
         names = [(n, i) for i, n in enumerate(self.data['names'])]
         self.pick = W.Dropdown(options=names, description='image')
         self.steps = W.IntSlider(value=refine_steps, min=1, max=200, description='steps')
         self.button = W.Button(description='refine')
-        self.image, self.status = W.Image(format='png'), W.Label()
-        self.pick.observe(lambda change: self.update(), names='value')
+        self.upload = W.FileUpload(accept='image/*', multiple=False, description='upload')
+        self.image, self.status, self._hold = W.Image(format='png'), W.Label(), False
+        self.pick.observe(lambda change: self._hold or self.update(), names='value')
         self.button.on_click(lambda b: self.refine())
-        controls = W.HBox([self.pick, self.steps, self.button])
+        self.upload.observe(lambda change: self._uploaded(change['new']), names='value')
+        controls = W.HBox([self.pick, self.steps, self.button, self.upload])
         self.widget = W.VBox([controls, self.image, self.status])
         self.update()
 
@@ -218,16 +221,23 @@ def refine(self:InversionViewer, i:int|None=None, steps:int|None=None) -> Tensor
         from handsoff_nb.perceptual import PerceptualLoss
         self.lpips = PerceptualLoss()
     if (i, steps) not in self.refined:
-        x = self.data['img'][i:i + 1]
-        self.refined[i, steps] = invert(x, self.E, self.G, steps, lpips=self.lpips)
+        self.refined[i, steps] = invert(self.item(i)[0], self.E, self.G, steps, lpips=self.lpips)
     if i == self.pick.value: self.update()
     return self.refined[i, steps]
 
 @patch
+def item(self:InversionViewer, i:int) -> tuple:
+    "Choice `i` → `(x (1,3,H,W), m (1,H,W))`: labeled images first, then uploads (`m` None)."
+    n = len(self.data['img'])
+    if i < n: return self.data['img'][i:i + 1], self.data['mask'][i:i + 1]
+    return self.uploads[i - n], None
+
+@patch
 def view(self:InversionViewer, i:int) -> dict:
-    "Image `i`: named uint8 panels (truth, E(x), refined ones) and each reconstruction's scores."
-    x, m = self.data['img'][i:i + 1], self.data['mask'][i:i + 1]
-    panels, scores = {'x': tensor2img(x[0]), 'x labels': overlay(x[0], m[0])}, {}
+    "Image `i`: named uint8 panels (x, its truth, E(x), refined ones), each reconstruction's scores."
+    x, m = self.item(i)
+    panels, scores = {'x': tensor2img(x[0])}, {}
+    if m is not None: panels['x labels'] = overlay(x[0], m[0])
     recs = {'E(x)': invert(x, self.E, self.G)}
     recs |= {f'refined {s}': ws for (j, s), ws in self.refined.items() if j == i}
     for name, ws in recs.items():
@@ -236,14 +246,52 @@ def view(self:InversionViewer, i:int) -> dict:
         scores[name] = dict(mse=float(((out['img'] - x) ** 2).mean()))
         if 'mask' in out:
             panels[f'{name} labels'] = overlay(out['img'][0], out['mask'][0])
-            scores[name]['miou'] = mask_iou(out['mask'].cpu(), m)
-    return dict(panels=panels, scores=scores)
+            if m is not None: scores[name]['miou'] = mask_iou(out['mask'].cpu(), m)
+    return dict(panels=panels, scores=scores, truth=m is not None)
 
 @patch
 def update(self:InversionViewer) -> bytes:
     "Redraw the chosen image's panels and scores → the PNG bytes."
     v = self.view(self.pick.value)
     self.image.value = to_png(compose(v['panels'], scale=self.scale))
-    self.status.value = '; '.join(f"{k}: " + ', '.join(f"{m} {x:.3f}" for m, x in s.items())
-                                  for k, s in v['scores'].items())
+    msg = '; '.join(f"{k}: " + ', '.join(f"{m} {x:.3f}" for m, x in s.items())
+                    for k, s in v['scores'].items())
+    self.status.value = msg if v['truth'] else f"{msg}; no truth for uploads"
     return self.image.value
+
+# %% ../nbs/09_widgets.ipynb #927be50b
+def read_image(img, # PIL image, uint8 (H,W,3) array, or the bytes of an image file
+               size:int) -> Tensor:
+    "An uploaded image → `(1,3,size,size)` in [-1,1], centre-cropped; `ValueError` if it is none."
+    if isinstance(img, (bytes, bytearray, memoryview)):
+        try:
+            img = Image.open(io.BytesIO(bytes(img)))
+            img.load()
+        except (OSError, SyntaxError, ValueError) as e:
+            raise ValueError(f"not an image file ({type(e).__name__})") from None
+    if isinstance(img, np.ndarray): img = Image.fromarray(img)
+    if not isinstance(img, Image.Image):
+        raise ValueError(f"expected image bytes, a PIL image or an array, got {type(img).__name__}")
+    return img2tensor(np.array(ImageOps.fit(img.convert('RGB'), (size, size), Image.LANCZOS)))[None]
+
+# %% ../nbs/09_widgets.ipynb #a705c969
+@patch
+def add_image(self:InversionViewer, img, # anything `read_image` accepts
+              name:str='upload') -> int|None:
+    "Add an image (no truth) to the choices and show it → its index; None and a message if unreadable."
+    try: x = read_image(img, self.G.size)
+    except ValueError as e:
+        self.status.value = f"upload {name!r} failed: {e}"
+        return None
+    self.uploads.append(x)
+    i = len(self.data['img']) + len(self.uploads) - 1
+    self._hold = True  # new options reset the value: no redraw until the new image is picked
+    try: self.pick.options = [*self.pick.options, (f'{name} (upload)', i)]
+    finally: self._hold = False
+    self.pick.value = i  # → update()
+    return i
+
+@patch
+def _uploaded(self:InversionViewer, files:tuple):
+    "The `FileUpload` observer: `add_image` for each new file."
+    for f in files: self.add_image(f['content'], f['name'])

@@ -204,3 +204,48 @@ def test_torch_threads_restores():
     with pytest.raises(RuntimeError):
         with torch_threads(2): raise RuntimeError('inside')
     assert torch.get_num_threads() == 1
+
+
+def test_inversion_viewer_upload(gen, few, labeler):
+    import datetime, io
+    from PIL import Image
+    from handsoff_nb.data import render_toyfaces, SPLITS
+    G = gen[0]
+    iv = InversionViewer(G, make_encoder(G, w_avg=gen[1]), few, labeler)
+    n0, png0 = len(iv.pick.options), iv.image.value
+    face = render_toyfaces([SPLITS['test'][3]], 80)['img'][0]  # not square-sized to G: resized
+    a = ((face.permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()
+    buf = io.BytesIO(); Image.fromarray(a).save(buf, format='PNG')
+    i = iv.add_image(buf.getvalue(), 'face.png')
+    assert i == len(few['names']) and len(iv.pick.options) == n0 + 1
+    assert iv.pick.value == i and iv.pick.label == 'face.png (upload)'
+    assert iv.image.value != png0 and iv.image.value[:4] == b'\x89PNG'
+    assert iv.status.value.endswith('no truth for uploads') and 'miou' not in iv.status.value
+    v = iv.view(i)
+    assert list(v['panels']) == ['x', 'E(x)', 'E(x) labels'] and v['truth'] is False
+    assert all(p.shape == (G.size, G.size, 3) for p in v['panels'].values())
+    assert iv.item(i)[0].shape == (1, 3, G.size, G.size) and iv.item(i)[1] is None
+    assert iv.item(i)[0].abs().max() <= 1
+    # a PIL image works too, and the labeled images keep their truth
+    assert iv.add_image(Image.fromarray(a), 'pil') == i + 1
+    iv.pick.value = 0
+    assert 'miou' in iv.status.value and iv.view(0)['truth'] is True
+    # a bad upload: a message in the status line, no new choice, no exception
+    assert iv.add_image(b'%PDF-1.4 not an image', 'notes.pdf') is None
+    assert 'notes.pdf' in iv.status.value and 'not an image' in iv.status.value
+    assert len(iv.pick.options) == n0 + 2 and iv.pick.value == 0
+    # through the FileUpload observer, as the browser does it
+    iv.upload.value = ({'name': 'up.png', 'type': 'image/png', 'size': len(buf.getvalue()),
+                        'content': memoryview(buf.getvalue()),
+                        'last_modified': datetime.datetime.now()},)
+    assert iv.pick.label == 'up.png (upload)' and len(iv.pick.options) == n0 + 3
+
+
+def test_inversion_viewer_refines_an_upload(gen, few):
+    G = gen[0]
+    l1 = lambda x, y: (x - y).abs().mean((1, 2, 3))  # a cheap stand-in for LPIPS
+    iv = InversionViewer(G, make_encoder(G, w_avg=gen[1]), few, lpips=l1)
+    i = iv.add_image(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8), 'noise')
+    ws = iv.refine(i, 1)
+    assert ws.shape == (1, G.n_latent, G.style_dim)
+    assert list(iv.view(i)['panels']) == ['x', 'E(x)', 'refined 1']
