@@ -247,6 +247,7 @@ class Method:
     init: callable|None = None
     uses_n: bool = True
     seeds: tuple|None = None  # None: the benchmark's seeds (ablations may run fewer)
+    Ns: tuple|None = None     # None: the benchmark's Ns
 
 def make_methods(handsoff:dict|None=None, # name → folder, '{N}' in it replaced by N
                  labeled=None, oracle_n:int=2000, size:int=64, pretrain_steps:int=2000, width:int=32,
@@ -296,7 +297,7 @@ def run_benchmark(methods:dict, Ns=(16, 50), seeds=(0, 1, 2), steps:int=2000, ba
     "Train and score every method × N × seed with one budget → JSON-able results with a `summary`."
     test, runs, t0, done = heldout_set(test_n, size), [], time.time(), _load_log(log)
     for m in methods.values():
-        todo = [(N, s) for N in (Ns if m.uses_n else ['all']) for s in (m.seeds or seeds)]
+        todo = [(N, s) for N in ((m.Ns or Ns) if m.uses_n else ['all']) for s in (m.seeds or seeds)]
         runs += [done[(m.name, str(N), s)] for N, s in todo if (m.name, str(N), s) in done]
         todo = [(N, s) for N, s in todo if (m.name, str(N), s) not in done]
         init = m.init() if m.init and todo else None
@@ -385,6 +386,7 @@ class BenchConfig:
     Ns: tuple = (16, 50)           # labeled-few sizes
     seeds: tuple = (0, 1, 2)       # downstream training seeds of the main methods
     ablation_seeds: tuple = (0, 1, 2)
+    ablation_Ns: tuple = (16, 50)  # labeled-few sizes of the ablations
     steps: int = 2000              # downstream budget: steps × batch, U-Net width and levels
     batch: int = 32
     width: int = 32
@@ -401,11 +403,11 @@ class BenchConfig:
     ablations: tuple = ABLATIONS
 
     @classmethod
-    def quick(cls): return cls(Ns=(16,), seeds=(0,), ablation_seeds=(0,), steps=40, batch=8, width=8, levels=2,
+    def quick(cls): return cls(Ns=(16,), seeds=(0,), ablation_seeds=(0,), ablation_Ns=(16,), steps=40, batch=8, width=8, levels=2,
                                test_n=64, oracle_n=128, pretrain_steps=20, n_generate=32, lg_steps=20,
                                ensemble_size=2, drop_frac=0.125, refine_steps=5)
     @classmethod
-    def cpu(cls): return cls(ablation_seeds=(0,), steps=300, batch=16, width=16, test_n=500, pretrain_steps=300,
+    def cpu(cls): return cls(ablation_seeds=(0,), ablation_Ns=(16,), steps=300, batch=16, width=16, test_n=500, pretrain_steps=300,
                              lg_steps=600, ensemble_size=3)
     @classmethod
     def full(cls): return cls()
@@ -430,7 +432,7 @@ def make_handsoff_data(cfg:BenchConfig, work, G, encoders:dict, # 'tuned' / 'reg
         s = variant_settings(name, cfg)
         if encoders.get(s['encoder']) is None:
             notes[name] = f"skipped: no {s['encoder']} encoder"; continue
-        for N in cfg.Ns:
+        for N in (cfg.Ns if name == 'handsoff' else cfg.ablation_Ns):
             d, src = work/f'{name}_N{N}', work/f'handsoff_N{N}'/'label_generator.pt'
             if name == 'no-filter' and src.exists() and not (d/src.name).exists():
                 d.mkdir(parents=True, exist_ok=True); shutil.copy(src, d/src.name)
@@ -453,7 +455,8 @@ def write_report(res:dict, out, cfg:BenchConfig, nets:dict|None=None) -> str:
             f"- wall time: {m['wall_s']:.0f} s on {m['device']} ({m['threads']} threads, load avg {m['loadavg']:.1f}), "
             f"of which {m['generate_s']:.0f} s writing the HandsOff datasets",
             f"- budget: {cfg.steps} steps × batch {cfg.batch}, U-Net width {cfg.width}, {cfg.levels} levels; "
-            f"seeds {list(cfg.seeds)} (ablations {list(cfg.ablation_seeds)}); images {cfg.size} px",
+            f"seeds {list(cfg.seeds)}, N {list(cfg.Ns)} (ablations: seeds {list(cfg.ablation_seeds)}, "
+            f"N {list(cfg.ablation_Ns)}); images {cfg.size} px",
             f"- test: {cfg.test_n} faces of SPLITS['test']; oracle: {cfg.oracle_n} faces of ORACLE_SEEDS; "
             f"transfer backbone: {cfg.pretrain_steps} steps of denoising pretraining",
             f"- HandsOff datasets: {cfg.n_generate} images kept per N, label generator {cfg.lg_steps} steps",
@@ -475,6 +478,11 @@ def _load_kept(f:Path, cfg:BenchConfig) -> UNet:
     net.load_state_dict(ck['state'])
     return net.eval()
 
+def _run_info(template:str, Ns) -> dict:
+    "Each N's `run.json` (the settings a generated dataset was written with)."
+    runs = {N: Path(template.replace('{N}', str(N)))/'dataset'/'run.json' for N in dict.fromkeys(Ns)}
+    return {str(N): json.loads(f.read_text()) for N, f in runs.items() if f.exists()}
+
 def benchmark(cfg:BenchConfig, work, out, G, encoders:dict, labeled=None, w_avg:Tensor|None=None,
               profile:str='custom', command:str='', device=None, progress:bool=True) -> dict:
     "The downstream experiment: HandsOff datasets → every method × N × seed → `out` (.json, .md, .png)."
@@ -485,7 +493,7 @@ def benchmark(cfg:BenchConfig, work, out, G, encoders:dict, labeled=None, w_avg:
     methods = make_methods(datasets, labeled, cfg.oracle_n, cfg.size, cfg.pretrain_steps, cfg.width, cfg.levels,
                            device)
     for k in cfg.ablations:
-        if k in methods: methods[k].seeds = cfg.ablation_seeds
+        if k in methods: methods[k].seeds, methods[k].Ns = cfg.ablation_seeds, cfg.ablation_Ns
     mdir = work/'models'; mdir.mkdir(parents=True, exist_ok=True)
     def keep(m, N, s, net):
         if s == cfg.seeds[0] and N in (cfg.Ns[0], 'all'):
@@ -497,8 +505,7 @@ def benchmark(cfg:BenchConfig, work, out, G, encoders:dict, labeled=None, w_avg:
                        wall_s=time.time() - t0, generate_s=t_gen, device=str(device),
                        threads=torch.get_num_threads(), loadavg=os.getloadavg()[0], python=platform.python_version(),
                        torch=torch.__version__, config=vars(cfg), variants=notes,
-                       datasets={k: json.loads((Path(v.replace('{N}', str(cfg.Ns[0])))/'dataset'/'run.json')
-                                               .read_text()) for k, v in datasets.items()})
+                       datasets={k: _run_info(v, cfg.Ns + cfg.ablation_Ns) for k, v in datasets.items()})
     nets = {m: _load_kept(mdir/f'{m}.pt', cfg) for m in methods if (mdir/f'{m}.pt').exists()}
     res['markdown'] = write_report(res, out, cfg, nets)
     return res
