@@ -136,7 +136,7 @@ def check_mask_disagreement(answer):
     expect(not math.isclose(float(answer), frac('nearest'), abs_tol=1e-3), "that's mode='nearest', "
            "which reads the top-left sub-pixel of each 4×4 block; use 'nearest-exact'")
     expect_close(answer, frac('nearest-exact'), 'your fraction', rel=0, abs_tol=1e-3)
-    return f"{frac('nearest-exact'):.4f}: only thin parts (brows, eyes, edges) disagree"
+    return f"{frac('nearest-exact'):.4f}: boundary pixels only, sampled ⅛ px off the 32-px centre"
 
 @checker
 def check_glasses_count(answer):
@@ -373,7 +373,7 @@ def check_uncertainty_score(fn):
     unc = torch.rand(3, 10, 10, generator=torch.Generator().manual_seed(0)) ** 4
     for top in (0.1, 0.01, 1.0):
         out = fn(unc, top)
-        expect_tensor(out, uncertainty_score(unc, top), f'your scores at top={top}')
+        expect_tensor(out, uncertainty_score(unc, top), f'at top={top}, your score')
     return "the top-k mean (k = top·H·W): a small wrong part is not averaged away"
 
 # %% ../nbs/11_exercises.ipynb #2ba1580b
