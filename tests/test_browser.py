@@ -1,40 +1,52 @@
 """The widget in a real browser (issue 7, part 2): JupyterLab + headless Chromium driven by Playwright.
 
-Starts JupyterLab (localhost only, token off, `--allow-root` as root) on a tiny notebook that shows a
-`LatentExplorer`, opens it in the system Chromium (`/usr/bin/chromium`, no browser download), runs all
-cells, drags a PCA slider and asserts the widget's picture changed. Screenshots go to
-`runs/browser_test/` (or `$HANDSOFF_ARTIFACTS`). Skipped, with the reason, when Chromium, the `playwright`
-package or `jupyterlab` is missing.
+Starts JupyterLab (localhost only, token off, `--allow-root` as root, its own config/runtime/settings
+directories) on a one-cell notebook that shows a `LatentExplorer` over the shipped
+`data_samples/toyfaces_g64.pt`, opens it in the system Chromium (`/usr/bin/chromium` or `$CHROMIUM`;
+Playwright's own browser download is never used), runs the notebook, drags the `PC0` slider and asserts
+that the widget's picture changed: the PNG bytes behind the `<img>` and the screenshots of it.
+Screenshots (`before.png`, `after.png`, `page.png`) and logs go to `runs/browser_test/`, or to
+`$HANDSOFF_ARTIFACTS/browser_test/`; the test prints their paths (run pytest with `-s` to see them).
+Skipped, with the reason, when Chromium or one of the Python packages `playwright`, `jupyterlab`,
+`ipykernel`, `ipywidgets` is missing (`pip install -e ".[browser]"`, `apt-get install chromium`).
 
-Status: a skeleton. It has not yet run anywhere (no Chromium, Playwright or JupyterLab where it was written),
-so the selectors (`.widget-image`, `.noUi-handle`) and the JupyterLab command are unverified.
+Verified with JupyterLab 4.6, ipywidgets 8.1 (noUiSlider sliders, `img.widget-image` with a `blob:` URL),
+Playwright 1.65 and Debian's Chromium 150.
 """
-import importlib.util, json, os, shutil, socket, subprocess, sys, time, urllib.request
+import importlib.util, io, json, os, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
-ARTIFACTS = Path(os.environ.get('HANDSOFF_ARTIFACTS', ROOT/'runs'/'browser_test'))
+ARTIFACTS = (Path(os.environ['HANDSOFF_ARTIFACTS'])/'browser_test' if os.environ.get('HANDSOFF_ARTIFACTS')
+             else ROOT/'runs'/'browser_test')
+# Without these Chromium waits on refused connections (updates, sync, QUIC probes) on an offline machine.
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
 
 
 def _missing() -> str | None:
     "Why this test cannot run here, or None."
-    if not Path(CHROMIUM).is_file(): return f"no Chromium at {CHROMIUM} (Debian package `chromium`; set $CHROMIUM)"
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        return f"no Chromium at {CHROMIUM} (Debian package `chromium`, or set $CHROMIUM)"
     for mod in ('playwright', 'jupyterlab', 'ipykernel', 'ipywidgets'):
-        if importlib.util.find_spec(mod) is None: return f"Python package `{mod}` not installed"
+        if importlib.util.find_spec(mod) is None:
+            return f"Python package `{mod}` not installed (pip install -e '.[browser]')"
     return None
 
 
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+pytestmark = pytest.mark.skipif(_missing() is not None, reason=f"browser test: {_missing()}")
 
+G_PATH = ROOT/'data_samples'/'toyfaces_g64.pt'
 DEMO = f"""import torch
 torch.set_num_threads(1)
 from handsoff_nb.stylegan2 import load_generator
 from handsoff_nb.widgets import LatentExplorer
-G, w_avg, _ = load_generator({str(ROOT/'data_samples'/'toyfaces_g64.pt')!r})
+G, w_avg, _ = load_generator({str(G_PATH)!r})
 ex = LatentExplorer(G, w_avg, seed=3, n_pca=2)
 ex"""
+SIZE = (3 * 64, 3 * 64 + 12)  # the picture `compose` draws: one 64×64 panel at scale 3 under a 12 px title
 
 
 def _free_port() -> int:
@@ -44,68 +56,150 @@ def _free_port() -> int:
 
 
 def _write_demo(d:Path) -> Path:
-    nb = dict(nbformat=4, nbformat_minor=5, metadata=dict(kernelspec=dict(name='python3', display_name='Python 3',
-                                                                          language='python')),
+    nb = dict(nbformat=4, nbformat_minor=5,
+              metadata=dict(kernelspec=dict(name='python3', display_name='Python 3', language='python')),
               cells=[dict(cell_type='code', id='demo', metadata={}, execution_count=None, outputs=[], source=DEMO)])
     (d/'widget_demo.ipynb').write_text(json.dumps(nb))
     return d/'widget_demo.ipynb'
 
 
+def _lab_env(d:Path) -> dict:
+    "Environment for a JupyterLab that reads no user config, fetches no news and leaves nothing behind."
+    dirs = {k: d/v for k, v in dict(JUPYTER_CONFIG_DIR='config', JUPYTER_DATA_DIR='data', JUPYTER_RUNTIME_DIR='runtime',
+                                     JUPYTERLAB_SETTINGS_DIR='settings', JUPYTERLAB_WORKSPACES_DIR='workspaces',
+                                     IPYTHONDIR='ipython').items()}
+    for p in dirs.values(): p.mkdir(parents=True, exist_ok=True)
+    notif = dirs['JUPYTERLAB_SETTINGS_DIR']/'@jupyterlab'/'apputils-extension'/'notification.jupyterlab-settings'
+    notif.parent.mkdir(parents=True)
+    notif.write_text(json.dumps(dict(fetchNews='false', checkForUpdates=False)))
+    return {**os.environ, **{k: str(v) for k, v in dirs.items()}, 'OMP_NUM_THREADS': '1',
+            'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 @pytest.fixture
 def lab(tmp_path):
-    "A JupyterLab server on a free localhost port, serving `tmp_path`; stopped afterwards."
-    _write_demo(tmp_path)
-    port = _free_port()
-    cmd = [sys.executable, '-m', 'jupyter', 'lab', '--no-browser', f'--ServerApp.port={port}',
-           '--ServerApp.ip=127.0.0.1', "--ServerApp.token=", "--ServerApp.password=",
-           f'--ServerApp.root_dir={tmp_path}', '--LabApp.expose_app_in_browser=True']
+    "A JupyterLab server on a free localhost port, serving `tmp_path/nb`; stopped afterwards → (url, log path)."
+    nbdir = tmp_path/'nb'; nbdir.mkdir()
+    _write_demo(nbdir)
+    port, logp = _free_port(), tmp_path/'jupyter.log'
+    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
+           '--ServerApp.port_retries=0', '--IdentityProvider.token=', '--ServerApp.password=',
+           f'--ServerApp.root_dir={nbdir}', '--LabApp.expose_app_in_browser=True', '--LabApp.news_url=None',
+           '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
     if hasattr(os, 'geteuid') and os.geteuid() == 0: cmd.append('--allow-root')
-    log = open(tmp_path/'jupyter.log', 'w')
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-                            env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    log = open(logp, 'w')
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=nbdir, env=_lab_env(tmp_path),
+                            start_new_session=True)  # its kernels are in its own process group: stopped with it
     url = f'http://127.0.0.1:{port}'
     try:
-        for _ in range(120):
-            if proc.poll() is not None: break
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None: pytest.fail(f"JupyterLab exited ({proc.returncode}):\n{logp.read_text()[-3000:]}")
             try:
-                if urllib.request.urlopen(f'{url}/api/status', timeout=1).status == 200: break
-            except OSError: time.sleep(0.5)
-        else: pytest.fail(f"JupyterLab did not answer in 60 s; log: {tmp_path/'jupyter.log'}")
-        if proc.poll() is not None: pytest.fail(f"JupyterLab exited: {(tmp_path/'jupyter.log').read_text()[-2000:]}")
-        yield url
+                if urllib.request.urlopen(f'{url}/api/status', timeout=2).status == 200: break
+            except OSError: pass
+            if time.monotonic() > deadline: pytest.fail(f"JupyterLab did not answer in 90 s:\n{logp.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url, logp
     finally:
         proc.terminate()
-        try: proc.wait(15)
-        except subprocess.TimeoutExpired: proc.kill(); proc.wait()
+        try: proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9); proc.wait()
         log.close()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(logp, ARTIFACTS/'jupyter.log')
+
+
+# JS predicates, evaluated in the page.
+KERNEL_IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle' && !!w.content && w.content.widgets.length > 0;
+}"""
+# 'image' once the widget's picture is loaded; 'error: …' when the cell printed a traceback; else null
+WIDGET_OR_ERROR = """() => {
+  const img = document.querySelector('.jp-OutputArea img.widget-image');
+  if (img && img.complete && img.naturalWidth > 0) return 'image';
+  for (const o of document.querySelectorAll('.jp-OutputArea-output'))
+    if (/Traceback|Error/.test(o.innerText)) return 'error: ' + o.innerText.slice(-2000);
+  return null;
+}"""
+IMG_STATE = """async (img) => {
+  const buf = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+  return {src: img.src, w: img.naturalWidth, h: img.naturalHeight, bytes: Array.from(buf)};
+}"""
+
+
+def _pixel_spread(png:bytes) -> float:
+    "Standard deviation of a PNG's pixel values: ~0 for a blank picture."
+    import numpy as np
+    from PIL import Image
+    return float(np.asarray(Image.open(io.BytesIO(png)).convert('RGB'), dtype=float).std())
 
 
 def test_slider_changes_picture_in_browser(lab):
     from playwright.sync_api import sync_playwright
+    url, jlog = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for f in ('before.png', 'after.png', 'widget.png', 'page.png', 'console.log'): (ARTIFACTS/f).unlink(missing_ok=True)
+    console, t0 = [], time.monotonic()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=['--no-sandbox'])
+        # Playwright's launch uses a fresh temporary profile (user-data-dir) each time.
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000)
+        page = browser.new_page(viewport=dict(width=900, height=1200))
+        page.on('console', lambda m: console.append(f'{m.type}: {m.text}'))
+        page.on('pageerror', lambda e: console.append(f'pageerror: {e}'))
         try:
-            page = browser.new_page(viewport=dict(width=1280, height=900))
-            page.goto(f'{lab}/lab/tree/widget_demo.ipynb')
-            page.wait_for_function('() => window.jupyterapp !== undefined', timeout=60_000)
-            page.wait_for_selector('.jp-Notebook', timeout=60_000)
-            page.wait_for_timeout(2_000)  # let the kernel start
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            img = page.wait_for_selector('.widget-image', timeout=120_000)
-            page.wait_for_function("() => (document.querySelector('.widget-image').src || '').length > 0")
-            before_src, before = img.get_attribute('src'), img.screenshot(path=str(ARTIFACTS/'before.png'))
-            handle = page.locator('.noUi-handle').nth(1)  # 0: ψ, 1: the first PCA direction
-            box = handle.bounding_box()
-            page.mouse.move(box['x'] + box['width'] / 2, box['y'] + box['height'] / 2)
+            page.goto(f'{url}/lab/tree/widget_demo.ipynb', timeout=60_000)
+            page.wait_for_function(KERNEL_IDLE, timeout=90_000, polling=250)
+            # no file browser: the notebook gets the width, so the whole widget fits in the screenshots
+            page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            state = page.wait_for_function(WIDGET_OR_ERROR, timeout=120_000, polling=250).json_value()
+            assert state == 'image', f"the demo cell failed in the browser:\n{state}"
+            img = page.locator('.jp-OutputArea img.widget-image')
+            before = img.evaluate(IMG_STATE)
+            assert (before['w'], before['h']) == SIZE, f"unexpected picture size {before['w']}×{before['h']}"
+            before_png = img.screenshot(path=str(ARTIFACTS/'before.png'))
+            assert _pixel_spread(before_png) > 10, "the picture is blank"
+
+            # drag PC0's noUiSlider handle most of the way right (value 0 → about +2.5 σ)
+            slider = page.locator('.widget-hslider', has=page.locator('.widget-label', has_text='PC0'))
+            readout = slider.locator('.widget-readout')
+            assert readout.inner_text().strip() == '0.00'
+            slider.scroll_into_view_if_needed()  # the notebook scrolls to the (tall) picture's end
+            track, handle = slider.locator('.noUi-target').bounding_box(), slider.locator('.noUi-handle').bounding_box()
+            assert 0 < handle['y'] < page.viewport_size['height'], f"slider handle off screen: {handle}"
+            y = handle['y'] + handle['height'] / 2
+            page.mouse.move(handle['x'] + handle['width'] / 2, y)
             page.mouse.down()
-            page.mouse.move(box['x'] + box['width'] / 2 + 80, box['y'] + box['height'] / 2, steps=5)
+            page.mouse.move(track['x'] + 0.9 * track['width'], y, steps=8)
             page.mouse.up()
-            page.wait_for_function("(old) => document.querySelector('.widget-image').src !== old",
-                                   arg=before_src, timeout=30_000)
-            page.wait_for_timeout(500)
-            after = img.screenshot(path=str(ARTIFACTS/'after.png'))
+            page.wait_for_function("(old) => { const i = document.querySelector('.jp-OutputArea img.widget-image');"
+                                   " return i.src !== old && i.complete && i.naturalWidth > 0; }",
+                                   arg=before['src'], timeout=60_000, polling=250)
+            # the kernel redraws once per slider value it receives: wait until the picture settles
+            last, settled = None, 0
+            while settled < 3:
+                page.wait_for_timeout(300)
+                src = img.get_attribute('src')
+                settled, last = (settled + 1, src) if src == last else (0, src)
+            after = img.evaluate(IMG_STATE)
+            after_png = img.screenshot(path=str(ARTIFACTS/'after.png'))
+            value = float(readout.inner_text())
+            page.locator('.jp-OutputArea-output:has(img.widget-image)').screenshot(path=str(ARTIFACTS/'widget.png'))
             page.screenshot(path=str(ARTIFACTS/'page.png'))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS/'page.png'))
+            raise
         finally:
+            (ARTIFACTS/'console.log').write_text('\n'.join(console))
             browser.close()
-    assert before != after, f"the picture did not change; see {ARTIFACTS}"
+    secs = time.monotonic() - t0
+    print(f"\nbrowser test ({secs:.0f} s in the browser): PC0 slider 0.00 → {value:.2f}; screenshots:\n  "
+          + '\n  '.join(str(ARTIFACTS/f) for f in ('before.png', 'after.png', 'widget.png', 'page.png')))
+    assert value > 1, f"the slider did not move (PC0 = {value})"
+    assert bytes(before['bytes']) != bytes(after['bytes']), "the widget's PNG did not change"
+    assert before_png != after_png, f"the picture on screen did not change; see {ARTIFACTS}"
+    assert _pixel_spread(after_png) > 10, "the picture is blank after the move"

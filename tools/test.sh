@@ -1,10 +1,33 @@
 #!/usr/bin/env bash
 # Set up (tools/setup.sh) and run every check CI runs: notebooks clean and exported, all notebooks
-# executed (nbdev-test, quick sizes, slow/gpu cells skipped), then the pytest suite.
+# executed (nbdev-test, quick sizes, slow/gpu cells skipped), then the pytest suite, which includes the
+# real-browser widget test (Debian chromium is installed here when missing, if we are root with apt-get) and
+# the offline docs build on two notebooks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 . .venv/bin/activate
+echo "== Chromium for tests/test_browser.py"
+chromium=${CHROMIUM:-/usr/bin/chromium}
+if [ -x "$chromium" ]; then
+  echo "found $chromium"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  alog=.venv/apt-chromium.log; t0=$(date +%s)
+  apt_get() { DEBIAN_FRONTEND=noninteractive timeout 600 apt-get -o DPkg::Lock::Timeout=120 "$@" >>"$alog" 2>&1; }
+  : > "$alog"
+  # a fresh machine may have no package lists yet: then update once and retry
+  if apt_get install -y --no-install-recommends chromium \
+     || { apt_get update && apt_get install -y --no-install-recommends chromium; }; then
+    echo "installed Debian chromium in $(( $(date +%s) - t0 ))s (log: $alog)"
+  else
+    echo "!!!!!!!! WARNING: apt-get could not install chromium ($(( $(date +%s) - t0 ))s); tests/test_browser.py" \
+         "will be SKIPPED. Last lines of $alog:"
+    tail -15 "$alog" | sed 's/^/!!   /'
+  fi
+else
+  echo "!!!!!!!! WARNING: no $chromium and no way to install it (needs root and apt-get);" \
+       "tests/test_browser.py will be SKIPPED"
+fi
 start=$(date +%s)
 echo "== nbdev-clean leaves no diff"
 nbdev-clean
@@ -17,5 +40,8 @@ untracked=$(git status --porcelain --untracked-files=all -- handsoff_nb nbs | gr
 echo "== nbdev-test (all notebooks)"
 nbdev-test --n-workers 2 --timing --do-print
 echo "== pytest"
-python -m pytest -q tests --ignore tests/test_notebooks.py -p no:cacheprovider
+rc=0; python -m pytest -q -rs tests --ignore tests/test_notebooks.py -p no:cacheprovider || rc=$?
+art=${HANDSOFF_ARTIFACTS:+$HANDSOFF_ARTIFACTS/browser_test}; art=${art:-runs/browser_test}
+if [ -f "$art/page.png" ]; then echo "browser test artefacts (screenshots, logs): $(ls -d "$art"/*)"; fi
+[ "$rc" = 0 ] || exit "$rc"
 echo "== tools/test.sh finished in $(( $(date +%s) - start ))s (after setup)"
