@@ -3,6 +3,7 @@
     python benchmarks/bench_hypercolumns.py --threads 1   # 50 images, 256 px → results/hypercolumns.json
     python benchmarks/bench_hypercolumns.py --quick       # 8 images, 64 px → hypercolumns_quick.json
     python benchmarks/bench_hypercolumns.py --scale 2     # widths × 2, C = 3520 → hypercolumns_x2.json
+    python benchmarks/bench_hypercolumns.py --config f    # StyleGAN2 config-f widths, C = 5376 → hypercolumns_f.json
 
 A generator with random weights at 256 px (`bench_config()`: rosinality's layout, narrow widths so
 that a CPU run takes about a minute; 13 style blocks, C = 1760 hypercolumn channels) and the labels
@@ -37,6 +38,12 @@ def bench_config(size:int=256, scale:int=1) -> GenConfig:
     "The benchmark's generator: rosinality's layout, widths 256 → 16 × `scale` (C = 1760 × `scale`)."
     widths = {4: 256, 8: 256, 16: 256, 32: 128, 64: 64, 128: 32, 256: 16, 512: 16, 1024: 16}
     return GenConfig(size, 128, 2, channels={r: c * scale for r, c in widths.items() if r <= size})
+
+
+def config_f(size:int=256) -> GenConfig:
+    "StyleGAN2 config-f at `size` (rosinality: style_dim 512, 8 mapping layers, channel_multiplier 2)."
+    widths = {4: 512, 8: 512, 16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64, 1024: 32}
+    return GenConfig(size, 512, 8, channels={r: c for r, c in widths.items() if r <= size})
 
 
 def _status(key:str) -> int:
@@ -91,6 +98,8 @@ def parse_args(argv=None):
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--scale', type=int, default=1, help='multiply every generator width (C × scale)')
+    p.add_argument('--config', default='narrow', choices=('narrow', 'f'),
+                   help="narrow: bench_config (C = 1760 × scale); f: StyleGAN2 config-f widths (C = 5376 at 256)")
     p.add_argument('--quick', action='store_true', help='8 images, 64 px, 5 steps')
     p.add_argument('--out', default=None, help='JSON path (default: results/hypercolumns[_quick].json)')
     a = p.parse_args(argv)
@@ -126,7 +135,7 @@ def main(argv=None):
     imports = _status('VmRSS')  # interpreter + torch + handsoff_nb, nothing built yet
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    cfg = bench_config(a.size, a.scale)
+    cfg = config_f(a.size) if a.config == 'f' else bench_config(a.size, a.scale)
     G = make_generator(cfg).eval()
     z = torch.randn(a.n_images, cfg.style_dim, generator=torch.Generator().manual_seed(a.seed))
     with torch.no_grad(): ws = G.mapping(z)[:, None].expand(-1, G.n_latent, -1).contiguous()
@@ -156,14 +165,15 @@ def main(argv=None):
                 rss_source='/proc/self/status VmHWM after clear_refs=5', rss_after_imports_bytes=imports,
                 threads=torch.get_num_threads(),
                 torch=torch.__version__, cpu=platform.processor() or platform.machine(),
-                loadavg_1min=os.getloadavg()[0], quick=a.quick, scale=a.scale,
+                loadavg_1min=os.getloadavg()[0], quick=a.quick, scale=a.scale, config=a.config,
                 argv=sys.argv[1:] if argv is None else argv)
     t = rows[0]
     result = dict(meta=meta, rows=rows, goal_ratio=goal, goal_met={
         'whole_process_peak': t['ratio_naive_to_peak'] >= goal,
         'peak_above_imports': t['ratio_naive_to_above_imports'] >= goal,
         'peak_above_start': t['ratio_naive_to_above_start'] >= goal})
-    name = 'hypercolumns' + ('_quick' if a.quick else '') + (f'_x{a.scale}' if a.scale != 1 else '')
+    name = 'hypercolumns' + ('_quick' if a.quick else '') + (f'_x{a.scale}' if a.scale != 1 else '') + \
+           ('_f' if a.config == 'f' else '')
     out = Path(a.out) if a.out else Path(__file__).parent / 'results' / f'{name}.json'
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + '\n')

@@ -6,7 +6,7 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/hypercolumns.html.md"""
 
 # %% ../nbs/05_hypercolumns.ipynb #aa8c8cf5
 from __future__ import annotations
-import math
+import functools, math
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
@@ -14,8 +14,8 @@ from .core import assert_shape
 from .stylegan2 import Generator, GenConfig
 
 # %% auto #0
-__all__ = ['feature_channels', 'generate_features', 'hypercolumns', 'hypercolumn_bytes', 'FactorisedProjection', 'sample_pixels',
-           'take_pixels', 'pixel_grid_coords', 'sample_features', 'project_at']
+__all__ = ['feature_channels', 'generate_features', 'hypercolumns', 'hypercolumn_bytes', 'interp_matrix', 'resize_add_',
+           'FactorisedProjection', 'sample_pixels', 'take_pixels', 'pixel_grid_coords', 'sample_features', 'project_at']
 
 # %% ../nbs/05_hypercolumns.ipynb #3463cb2f
 def feature_channels(G:Generator|GenConfig) -> tuple:
@@ -48,6 +48,25 @@ def hypercolumn_bytes(channels, # `feature_channels(G)`, or a `Generator`/`GenCo
     return n_images * sum(channels) * size * size * bytes_per
 
 # %% ../nbs/05_hypercolumns.ipynb #56db356a
+@functools.lru_cache(maxsize=64)
+def interp_matrix(n_in:int, n_out:int, device=None, dtype=torch.float32) -> Tensor:
+    "Eq. (2a): the 1-d bilinear resize (align_corners=False) from `n_in` to `n_out` points, (n_out,n_in)."
+    eye = torch.eye(n_in, dtype=dtype, device=device)[:, None]  # (n_in,1,n_in): one impulse per row
+    return F.interpolate(eye, size=n_out, mode='linear', align_corners=False)[:, 0].T.contiguous()
+
+def resize_add_(out:Tensor, # (B,H,W,D) buffer, NHWC
+                y:Tensor,   # (B,r,s,D)
+               ) -> Tensor:
+    "`out += ` the bilinear resize of `y` to (H,W), eq. (2a), in place; returns `out`."
+    B, H, W, D = out.shape
+    _, r, s, _ = y.shape
+    if (r, s) == (H, W): return out.add_(y)
+    Uy, Ux = interp_matrix(r, H, y.device, y.dtype), interp_matrix(s, W, y.device, y.dtype)
+    t = torch.matmul(Ux, y.reshape(B * r, s, D))  # (B*r,W,D): along x
+    out.view(B, H, W * D).baddbmm_(Uy.expand(B, H, r), t.view(B, r, W * D))  # along y, added in place
+    return out
+
+# %% ../nbs/05_hypercolumns.ipynb #2132e34c
 class FactorisedProjection(nn.Module):
     "A Linear(C → `out_dim`) on hypercolumns, one `(out_dim, C_l)` weight per block, eq. (2)."
     def __init__(self, channels, # `feature_channels(G)`
@@ -73,18 +92,18 @@ class FactorisedProjection(nn.Module):
 
     def forward(self, feats:list, size:int|tuple) -> Tensor:
         "Eq. (2) right-hand side: dense first-layer output (B,out_dim,H,W), no hypercolumn built."
-        size = (size, size) if isinstance(size, int) else tuple(size)
+        H, W = (size, size) if isinstance(size, int) else tuple(size)
         groups = {}  # resolution → (features, weight slices) of the blocks at that resolution
         for f, a in zip(feats, self.weights, strict=True):
             fs, ws = groups.setdefault(tuple(f.shape[-2:]), ([], []))
             fs.append(f); ws.append(a)
-        out = None
-        for r, (fs, ws) in groups.items():  # one 1×1 conv and one resize per resolution, not per block
-            f = torch.cat(fs, 1).contiguous(memory_format=torch.channels_last)  # NHWC: faster on CPU
-            y = F.conv2d(f, torch.cat(ws, 1)[..., None, None])  # (B,out_dim,r,r), native resolution
-            if r != size: y = F.interpolate(y, size=size, mode='bilinear', align_corners=False)
-            out = y if out is None else out.add_(y)  # in place: one dense buffer, not L
-        return out if self.bias is None else out.add_(self.bias[:, None, None])
+        B, D = feats[0].shape[0], self.out_dim
+        out = feats[0].new_zeros(B, H, W, D) if self.bias is None else \
+              self.bias.expand(B, H, W, D).clone()  # (B,H,W,D): NHWC, one dense buffer
+        for fs, ws in groups.values():  # one matmul and one resize per resolution, not per block
+            y = torch.cat([f.permute(0, 2, 3, 1) for f in fs], -1) @ torch.cat(ws, 1).T  # (B,r,s,D)
+            resize_add_(out, y)
+        return out.permute(0, 3, 1, 2)  # (B,D,H,W) view, channels-last in memory
 
 # %% ../nbs/05_hypercolumns.ipynb #7067240b
 def sample_pixels(n_images:int, size:int, n_pixels:int,

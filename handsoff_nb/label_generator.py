@@ -57,12 +57,6 @@ def _mlp(widths:tuple) -> nn.Sequential:
     layers = [nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])]
     return nn.Sequential(*[m for l in layers for m in (l, nn.ReLU())][:-1])
 
-def _conv_mlp(mlp:nn.Sequential, x:Tensor) -> Tensor:
-    "Apply `mlp` to every pixel of (B,C,H,W) `x`, its Linear layers as 1×1 convolutions."
-    for m in mlp:
-        x = F.conv2d(x, m.weight[..., None, None], m.bias) if isinstance(m, nn.Linear) else m(x)
-    return x
-
 class LabelGenerator(nn.Module):
     "An ensemble of `M` per-pixel MLPs on hypercolumns, eq. (1); layer 1: a `FactorisedProjection`."
     def __init__(self, cfg:LGConfig):
@@ -82,10 +76,10 @@ class LabelGenerator(nn.Module):
         return self.head(project_at(self.proj, feats, idx, self.cfg.size))
 
     def forward(self, feats:list) -> Tensor:
-        "Dense outputs at label resolution → (M,B,n_out,H,W); layers 2.. run as 1×1 convolutions."
-        a = self.proj(feats, self.cfg.size)  # (B,M*h1,H,W), channels first: no permuted copies
-        return torch.stack([_conv_mlp(mlp, F.relu(x))
-                            for mlp, x in zip(self.mlps, a.chunk(self.cfg.ensemble_size, 1))])
+        "Dense outputs at label resolution → (M,B,n_out,H,W); layers 2.. per pixel on NHWC views."
+        a = self.proj(feats, self.cfg.size).permute(0, 2, 3, 1).relu_()  # (B,H,W,M*h1), no copy
+        return torch.stack([mlp(x).permute(0, 3, 1, 2)  # (B,n_out,H,W) view
+                            for mlp, x in zip(self.mlps, a.chunk(self.cfg.ensemble_size, -1))])
 
 def make_label_generator(cfg:LGConfig, seed:int=0, device=None) -> LabelGenerator:
     "A fresh `LabelGenerator`, initialised from `seed` without touching the global RNG."
