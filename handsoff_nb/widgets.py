@@ -141,7 +141,7 @@ class LatentExplorer:
             c.observe(self._changed, names='value')
         self.widget = W.VBox([W.HBox([self.seed, self.psi]), self.layers,
                               W.GridBox(self.coeffs, layout=W.Layout(grid_template_columns='1fr 1fr')),
-                              self.image, self.status])
+                              self.image, self.status], layout=W.Layout(align_items='flex-start'))
         self.update()
 
     def _changed(self, change): self.update()
@@ -205,7 +205,7 @@ class InversionViewer:
         self.button.on_click(lambda b: self.refine())
         self.upload.observe(lambda change: self._uploaded(change['new']), names='value')
         controls = W.HBox([self.pick, self.steps, self.button, self.upload])
-        self.widget = W.VBox([controls, self.image, self.status])
+        self.widget = W.VBox([controls, self.image, self.status], layout=W.Layout(align_items='flex-start'))
         self.update()
 
     def _ipython_display_(self):
