@@ -407,8 +407,8 @@ class BenchConfig:
                                test_n=64, oracle_n=128, pretrain_steps=20, n_generate=32, lg_steps=20,
                                ensemble_size=2, drop_frac=0.125, refine_steps=5)
     @classmethod
-    def cpu(cls): return cls(ablation_seeds=(0,), ablation_Ns=(16,), steps=300, batch=16, width=16, test_n=500, pretrain_steps=300,
-                             lg_steps=600, ensemble_size=3)
+    def cpu(cls): return cls(ablation_seeds=(0,), ablation_Ns=(16,), steps=1000, batch=16, width=16, test_n=500,
+                             pretrain_steps=300, lg_steps=600, ensemble_size=3)
     @classmethod
     def full(cls): return cls()
 
@@ -478,6 +478,12 @@ def _load_kept(f:Path, cfg:BenchConfig) -> UNet:
     net.load_state_dict(ck['state'])
     return net.eval()
 
+def _budget_tag(cfg:BenchConfig) -> str:
+    "A short name of the downstream budget (what a logged run depends on besides its data)."
+    import hashlib
+    keys = ('steps', 'batch', 'width', 'levels', 'test_n', 'oracle_n', 'pretrain_steps', 'size')
+    return hashlib.sha1(json.dumps([getattr(cfg, k) for k in keys]).encode()).hexdigest()[:8]
+
 def _run_info(template:str, Ns) -> dict:
     "Each N's `run.json` (the settings a generated dataset was written with)."
     runs = {N: Path(template.replace('{N}', str(N)))/'dataset'/'run.json' for N in dict.fromkeys(Ns)}
@@ -494,13 +500,13 @@ def benchmark(cfg:BenchConfig, work, out, G, encoders:dict, labeled=None, w_avg:
                            device)
     for k in cfg.ablations:
         if k in methods: methods[k].seeds, methods[k].Ns = cfg.ablation_seeds, cfg.ablation_Ns
-    mdir = work/'models'; mdir.mkdir(parents=True, exist_ok=True)
+    mdir = work/f'models_{_budget_tag(cfg)}'; mdir.mkdir(parents=True, exist_ok=True)
     def keep(m, N, s, net):
         if s == cfg.seeds[0] and N in (cfg.Ns[0], 'all'):
             torch.save(dict(state=net.state_dict(), n_kps=net.kps.out_channels if net.kps else 0,
                             depth=net.depth is not None), mdir/f'{m}.pt')
     res = run_benchmark(methods, cfg.Ns, cfg.seeds, cfg.steps, cfg.batch, cfg.test_n, cfg.size, cfg.width,
-                        cfg.levels, device, progress, on_model=keep, log=work/'runs.jsonl')
+                        cfg.levels, device, progress, on_model=keep, log=work/f'runs_{_budget_tag(cfg)}.jsonl')
     res['meta'] = dict(date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), profile=profile, command=command,
                        wall_s=time.time() - t0, generate_s=t_gen, device=str(device),
                        threads=torch.get_num_threads(), loadavg=os.getloadavg()[0], python=platform.python_version(),
