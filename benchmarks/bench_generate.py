@@ -15,8 +15,10 @@ runs after a warm-up, alternating the two so that a shared machine's load hits b
 average is stored. Weights are random (speed does not depend on them) unless `--generator` is given.
 
 The JSON also counts the floating-point operations of one batch (torch's FlopCounterMode): the generator's
-synthesis and the label generator's dense pass (`lg(feats)`). `flop_bound_ratio` = G / (G + LG) is the ratio
-that equal arithmetic efficiency would give: the ceiling a faster implementation of the same model can approach.
+synthesis and the label generator's model in its dense pass (`lg(feats)`: the first layer at each block's native
+resolution and the MLP layers after it; the bilinear resizing, an implementation detail, is left out).
+`flop_bound_ratio` = G / (G + LG) is the ratio that equal arithmetic efficiency would give: the ceiling a faster
+implementation of the same two models can approach. `--recount FILE` recomputes these fields of a stored JSON.
 """
 import argparse, json, os, platform, statistics, tempfile, time
 from datetime import datetime, timezone
@@ -46,7 +48,7 @@ def config(name:str) -> GenConfig:
 
 
 def count_flops(G, lg, ws) -> dict:
-    "Floating-point operations of one batch: G's synthesis alone, and the label generator's dense pass."
+    "Floating-point operations of one batch: G's synthesis, and the label generator's model (resizing excluded)."
     from torch.utils.flop_counter import FlopCounterMode
     from handsoff_nb.hypercolumns import generate_features
     with torch.no_grad():
@@ -54,7 +56,34 @@ def count_flops(G, lg, ws) -> dict:
         f_g = fc.get_total_flops()
         _, feats = generate_features(G, ws)
         with FlopCounterMode(display=False) as fc: lg(feats)
-    return dict(generator=f_g, label_generator=fc.get_total_flops())
+    ops = {str(k): v for k, v in fc.get_flop_counts()['Global'].items()}
+    resize = sum(v for k, v in ops.items() if 'bmm' in k)  # `resize_add_`'s batched products
+    return dict(generator=f_g, label_generator=sum(ops.values()) - resize)
+
+
+def build(a, dev) -> tuple:
+    "The generator, its mean latent and a label generator with random weights, as `a` asks."
+    if a.generator: G, w_avg, cfg = load_generator(a.generator); G = G.to(dev).eval()
+    else: cfg = config(a.config); G = make_generator(cfg, dev).eval(); w_avg = None
+    with torch.no_grad(): w_avg = (G.mean_latent(4096) if w_avg is None else w_avg).to(dev)
+    lg = make_label_generator(LGConfig(channels=feature_channels(G), size=G.size, ensemble_size=a.ensemble,
+                                       hidden=tuple(a.hidden)), 0, dev).eval()
+    return G, w_avg, lg
+
+
+def recount(path:str):
+    "Recount the FLOPs of a stored result (same generator, label generator and batch) and rewrite its bound."
+    res = json.loads(Path(path).read_text())
+    m = res['meta']
+    a = argparse.Namespace(generator=None if m['generator'] == 'random weights' else m['generator'],
+                           config=m['config'], ensemble=m['ensemble'], hidden=m.get('hidden', (128, 32)))
+    torch.manual_seed(0)
+    G, w_avg, lg = build(a, torch.device('cpu'))
+    flops = count_flops(G, lg, latents_for(G, [image_seed(0, i) for i in range(m['batch'])], w_avg))
+    res['gflop_per_batch'] = {k: round(v / 1e9, 3) for k, v in flops.items()}
+    res['flop_bound_ratio'] = round(flops['generator'] / (flops['generator'] + flops['label_generator']), 3)
+    Path(path).write_text(json.dumps(res, indent=1) + '\n')
+    print(path, res['gflop_per_batch'], res['flop_bound_ratio'])
 
 
 def main(argv=None):
@@ -65,14 +94,12 @@ def main(argv=None):
     ap.add_argument('--threads', type=int, default=2); ap.add_argument('--device', default='cpu')
     ap.add_argument('--hidden', type=int, nargs=2, default=(128, 32), help='label-generator MLP widths')
     ap.add_argument('--out', default=None)
+    ap.add_argument('--recount', default=None, help='only recount the FLOPs of this stored JSON')
     a = ap.parse_args(argv)
+    if a.recount: return recount(a.recount)
     torch.set_num_threads(a.threads); torch.manual_seed(0)
     dev = torch.device(a.device)
-    if a.generator: G, w_avg, cfg = load_generator(a.generator); G = G.to(dev).eval()
-    else: cfg = config(a.config); G = make_generator(cfg, dev).eval(); w_avg = None
-    with torch.no_grad(): w_avg = (G.mean_latent(4096) if w_avg is None else w_avg).to(dev)
-    lg = make_label_generator(LGConfig(channels=feature_channels(G), size=G.size, ensemble_size=a.ensemble,
-                                       hidden=tuple(a.hidden)), 0, dev).eval()
+    G, w_avg, lg = build(a, dev)
     ws = latents_for(G, [image_seed(0, i) for i in range(a.batch)], w_avg)
     def gen():
         with torch.no_grad(): G.synthesis(ws, randomize_noise=False)
