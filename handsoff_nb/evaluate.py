@@ -407,7 +407,7 @@ class BenchConfig:
                                test_n=64, oracle_n=128, pretrain_steps=20, n_generate=32, lg_steps=20,
                                ensemble_size=2, drop_frac=0.125, refine_steps=5)
     @classmethod
-    def cpu(cls): return cls(ablation_seeds=(0,), ablation_Ns=(16,), steps=1000, batch=16, width=16, test_n=500,
+    def cpu(cls): return cls(ablation_seeds=(0,), ablation_Ns=(16, 50), steps=1000, batch=16, width=16, test_n=500,
                              pretrain_steps=300, lg_steps=600, ensemble_size=3)
     @classmethod
     def full(cls): return cls()
