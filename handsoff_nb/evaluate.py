@@ -6,7 +6,7 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/downstream_eval.html.md"""
 
 # %% ../nbs/08_downstream_eval.ipynb #8853bec9
 from __future__ import annotations
-import json, math, statistics, time
+import hashlib, json, math, os, platform, shutil, statistics, time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -403,9 +403,9 @@ class BenchConfig:
     ablations: tuple = ABLATIONS
 
     @classmethod
-    def quick(cls): return cls(Ns=(16,), seeds=(0,), ablation_seeds=(0,), ablation_Ns=(16,), steps=40, batch=8, width=8, levels=2,
-                               test_n=64, oracle_n=128, pretrain_steps=20, n_generate=32, lg_steps=20,
-                               ensemble_size=2, drop_frac=0.125, refine_steps=5)
+    def quick(cls): return cls(Ns=(16,), seeds=(0,), ablation_seeds=(0,), ablation_Ns=(16,), steps=40, batch=8,
+                               width=8, levels=2, test_n=64, oracle_n=128, pretrain_steps=20, n_generate=32,
+                               lg_steps=20, ensemble_size=2, drop_frac=0.125, refine_steps=5)
     @classmethod
     def cpu(cls): return cls(ablation_seeds=(0,), ablation_Ns=(16, 50), steps=1000, batch=16, width=16, test_n=500,
                              pretrain_steps=300, lg_steps=600, ensemble_size=3)
@@ -424,8 +424,7 @@ def variant_settings(name:str, cfg:BenchConfig) -> dict:
 def make_handsoff_data(cfg:BenchConfig, work, G, encoders:dict, # 'tuned' / 'regression' → `Encoder` or None
                        labeled=None, w_avg:Tensor|None=None, progress:bool=True) -> tuple:
     "Write (or reuse) each HandsOff variant's dataset per N under `work` → (name → folder template, notes)."
-    import shutil
-    from handsoff_nb.generate import handsoff_dataset
+    from handsoff_nb.generate import handsoff_dataset  # here: generate loads the inversion stack
     work, out, notes = Path(work), {}, {}
     lab = load_labeled_folder(labeled or labeled_samples_path(), size=G.size)
     for name in ('handsoff', *cfg.ablations):
@@ -480,7 +479,6 @@ def _load_kept(f:Path, cfg:BenchConfig) -> UNet:
 
 def _budget_tag(cfg:BenchConfig) -> str:
     "A short name of the downstream budget (what a logged run depends on besides its data)."
-    import hashlib
     keys = ('steps', 'batch', 'width', 'levels', 'test_n', 'oracle_n', 'pretrain_steps', 'size')
     return hashlib.sha1(json.dumps([getattr(cfg, k) for k in keys]).encode()).hexdigest()[:8]
 
@@ -492,7 +490,6 @@ def _run_info(template:str, Ns) -> dict:
 def benchmark(cfg:BenchConfig, work, out, G, encoders:dict, labeled=None, w_avg:Tensor|None=None,
               profile:str='custom', command:str='', device=None, progress:bool=True) -> dict:
     "The downstream experiment: HandsOff datasets → every method × N × seed → `out` (.json, .md, .png)."
-    import os, platform
     device, work, t0 = device or default_device(), Path(work), time.time()
     datasets, notes = make_handsoff_data(cfg, work, G, encoders, labeled, w_avg, progress)
     t_gen = time.time() - t0

@@ -23,7 +23,6 @@ from .hypercolumns import hypercolumns, feature_channels
 from .label_generator import ensemble_mi, uncertainty_score
 from .generate import image_seed, keep_mask
 from .evaluate import flip_permutation, pck
-from .widgets import layer_rows, edit_latent
 from .cli import make_parser, main
 
 # %% auto #0
@@ -397,6 +396,7 @@ def check_drop_count(answer):
 @checker
 def check_layer_rows(answer):
     "09 · Which rows of `ws` does the 'middle' layer group edit for the 64-px ToyFaces generator?"
+    from handsoff_nb.widgets import layer_rows  # here: ipywidgets is optional for the other checkers
     ref = list(layer_rows(GenConfig.toy64().n_latent, 'middle'))
     expect(not isinstance(answer, (str, int)), "answer with the list (or range) of row indices")
     expect(_ints(answer) == ref, f"not those rows; n_latent = {GenConfig.toy64().n_latent}, "
@@ -406,6 +406,7 @@ def check_layer_rows(answer):
 @checker
 def check_edit_latent(fn):
     "09 · `fn(w, n_latent, V, sigma, coeffs, rows)` → `ws` (1,n_latent,D) moved on `rows`, eq. (2)."
+    from handsoff_nb.widgets import edit_latent
     g = torch.Generator().manual_seed(0)
     w, V = torch.randn(1, 6, generator=g), torch.randn(2, 6, generator=g)
     sigma = torch.rand(2, generator=g)
