@@ -56,17 +56,32 @@ def _save_preview(b:dict, path, n:int=8):
     fig.savefig(path, dpi=80); plt.close(fig)
 
 # %% ../nbs/10_cli.ipynb #30a40bd6
+def _train_config(a, p):
+    "The `TrainConfig` of `train-gan`'s arguments: profile sizes, the recipe's defaults, what the user set."
+    from handsoff_nb.train_gan import TrainConfig
+    tc = TrainConfig(steps=a.steps or p.gan_steps, batch=a.batch or p.gan_batch, seed=a.seed,
+                     ckpt_every=a.ckpt_every, sample_every=a.sample_every, eval_every=a.eval_every)
+    for k in ('lr', 'r1_gamma', 'mixing', 'ema_kimg'):
+        if getattr(a, k) is not None: setattr(tc, k, getattr(a, k))
+    if a.no_noise: tc.noise = False
+    return tc
+
 def cmd_train_gan(a):
-    "Train or resume a StyleGAN2 on ToyFaces (`--out/last.pt` is resumed when present)."
+    "Train or resume a StyleGAN2 on ToyFaces or `--data DIR` (`--out/last.pt` is resumed when present)."
     from handsoff_nb.stylegan2 import GenConfig
-    from handsoff_nb.train_gan import TrainConfig, train_gan
+    from handsoff_nb.train_gan import train_gan, load_image_folder, folder_batches
     from handsoff_nb.data import toyfaces_loader
+    from handsoff_nb.quality import fd_evaluator
     p = load_profile(a.profile)
-    steps, batch = a.steps or p.gan_steps, a.batch or p.gan_batch
-    gcfg = getattr(GenConfig, a.config)()
-    tc = TrainConfig(steps=steps, batch=batch, seed=a.seed, ckpt_every=a.ckpt_every, sample_every=a.sample_every)
-    data = lambda start: toyfaces_loader('gan_train', gcfg.size, batch, seed=[a.seed, start])  # resumes too
-    s = train_gan(data, gcfg, tc, a.out)
+    gcfg, tc = getattr(GenConfig, a.config)(), _train_config(a, p)
+    if a.data:  # the user's own images: no judge for their domain, so no FD along the run
+        imgs = load_image_folder(a.data, gcfg.size)
+        print(f"training on {len(imgs)} images from {a.data}, resized to {gcfg.size}x{gcfg.size}")
+        data, evaluate = (lambda start: folder_batches(imgs, tc.batch, seed=[a.seed, start])), None
+    else:
+        data = lambda start: toyfaces_loader('gan_train', gcfg.size, tc.batch, seed=[a.seed, start])  # resumes too
+        evaluate = fd_evaluator(n=a.eval_n, size=gcfg.size) if a.eval_every else None
+    s = train_gan(data, gcfg, tc, a.out, evaluate=evaluate)
     print(f"trained to step {s.step}; checkpoint {Path(a.out)/'last.pt'}")
     return s
 
@@ -214,11 +229,19 @@ def make_parser() -> argparse.ArgumentParser:
     r = sub.add_parser('render', help='render labeled ToyFaces to a folder'); r.set_defaults(fn=cmd_render)
     r.add_argument('--split', default='labeled'); r.add_argument('--n', type=int, default=16)
     r.add_argument('--size', type=int, default=64); r.add_argument('--out', default='outputs/toyfaces')
-    t = sub.add_parser('train-gan', help='train or resume a StyleGAN2 on ToyFaces'); t.set_defaults(fn=cmd_train_gan)
-    t.add_argument('--out', default='runs/gan'); t.add_argument('--config', default='toy64')
+    t = sub.add_parser('train-gan', help='train or resume a StyleGAN2 on ToyFaces (or --data DIR)')
+    t.set_defaults(fn=cmd_train_gan)
+    t.add_argument('--out', default='runs/gan'); t.add_argument('--config', default='toy64s',
+                   choices=('tiny', 'toy64', 'toy64s'), help='GenConfig preset (new runs)')
+    t.add_argument('--data', default=None, help='folder of your own images (default: ToyFaces gan_train)')
     t.add_argument('--steps', type=int, default=None); t.add_argument('--batch', type=int, default=None)
     t.add_argument('--seed', type=int, default=0); t.add_argument('--ckpt-every', type=int, default=250)
     t.add_argument('--sample-every', type=int, default=500)
+    t.add_argument('--lr', type=float, default=None); t.add_argument('--r1-gamma', type=float, default=None)
+    t.add_argument('--mixing', type=float, default=None); t.add_argument('--ema-kimg', type=float, default=None)
+    t.add_argument('--no-noise', action='store_true', help='freeze the noise strengths at 0')
+    t.add_argument('--eval-every', type=int, default=1000, help='steps between judge FD evaluations (0: off)')
+    t.add_argument('--eval-n', type=int, default=500, help='samples per FD evaluation')
     q = sub.add_parser('gan-quality', help='judge a generator checkpoint'); q.set_defaults(fn=cmd_gan_quality)
     q.add_argument('ckpt'); q.add_argument('--n', type=int, default=1000)
     q.add_argument('--out', default='outputs/gan_quality')

@@ -20,8 +20,8 @@ from .data import render_toyfaces
 
 # %% auto #0
 __all__ = ['JUDGE_SEEDS', 'PARTS_REQUIRED', 'UNet', 'train_segmenter', 'save_unet', 'load_unet', 'judge_path', 'confusion',
-           'iou_from_confusion', 'predict_masks', 'frechet_distance', 'part_stats', 'sample_images', 'gan_quality',
-           'plot_part_areas']
+           'iou_from_confusion', 'predict_masks', 'frechet_distance', 'part_stats', 'sample_images', 'judge_features',
+           'area_distance', 'real_faces', 'gan_quality', 'fd_evaluator', 'plot_part_areas']
 
 # %% ../nbs/02c_gan_quality.ipynb #c8942a39
 def _block(c_in:int, c_out:int) -> nn.Sequential:
@@ -153,21 +153,52 @@ def sample_images(G, n:int, batch:int=64, truncation:float=1.0, seed:int=0) -> T
     return torch.cat(out)
 
 # %% ../nbs/02c_gan_quality.ipynb #da3ae617
+def judge_features(judge:UNet, img:Tensor, batch:int=64) -> Tensor:
+    "The judge's pooled features `(B, C)` of `img (B,3,H,W)`, in batches, on the CPU."
+    dev = next(judge.parameters()).device
+    with torch.no_grad(): return torch.cat([judge.features(img[i:i + batch].to(dev)).cpu()
+                                            for i in range(0, len(img), batch)])
+
+def area_distance(area_fake:Tensor, area_real:Tensor) -> float:
+    "Eq. (4): per-class 1-D Wasserstein distance between part-area distributions `(N, C)`, averaged."
+    q = torch.linspace(0, 1, 101)
+    qf, qr = area_fake.float().quantile(q, dim=0), area_real.float().quantile(q, dim=0)  # (101, C)
+    return (qf - qr).abs().mean().item()
+
+def real_faces(n:int, size:int=64, offset:int=0) -> Tensor:
+    "`n` held-out real test faces `(n,3,size,size)` (from seed 2,000,000 + `offset`)."
+    return render_toyfaces(range(2_000_000 + offset, 2_000_000 + offset + n), size)['img']
+
 @torch.no_grad()
 def gan_quality(G, judge:UNet, n:int=1000, size:int|None=None, seed:int=0) -> dict:
     "Judge `n` GAN samples vs `n` real test faces (and real vs real): presence, areas, Fréchet distances."
     fake = sample_images(G, n, seed=seed)
     size = size or fake.shape[-1]
-    real1 = render_toyfaces(range(2_000_000, 2_000_000 + n), size)['img']
-    real2 = render_toyfaces(range(2_050_000, 2_050_000 + n), size)['img']
-    dev = next(judge.parameters()).device
-    feats = lambda x: torch.cat([judge.features(x[i:i + 64].to(dev)).cpu() for i in range(0, len(x), 64)])
-    ff, f1, f2 = feats(fake), feats(real1), feats(real2)
+    real1, real2 = real_faces(n, size), real_faces(n, size, 50_000)
+    ff, f1, f2 = (judge_features(judge, x) for x in (fake, real1, real2))
     sf, s1 = part_stats(predict_masks(judge, fake)), part_stats(predict_masks(judge, real1))
+    s2 = part_stats(predict_masks(judge, real2))
     return dict(n=n, complete_fake=sf['complete'].float().mean().item(),
                 complete_real=s1['complete'].float().mean().item(),
                 fd_gan_real=frechet_distance(ff, f1), fd_real_real=frechet_distance(f2, f1),
+                area_gan_real=area_distance(sf['area'], s1['area']),
+                area_real_real=area_distance(s2['area'], s1['area']),
                 area_fake=sf['area'], area_real=s1['area'], fake=fake[:16])
+
+
+# %% ../nbs/02c_gan_quality.ipynb #f1c7100d
+def fd_evaluator(judge:UNet|None=None, n:int=500, size:int=64, seed:int=123):
+    "A `G -> dict` for `train_gan(evaluate=...)`: judge FD and part-area distance of `n` samples vs real."
+    judge = (judge or load_unet(judge_path(), 'cpu')).eval()
+    real = real_faces(n, size)
+    f_real, a_real = judge_features(judge, real), part_stats(predict_masks(judge, real))['area']
+    def evaluate(G) -> dict:
+        fake = sample_images(G, n, seed=seed)
+        sf = part_stats(predict_masks(judge, fake))
+        return dict(fd=round(frechet_distance(judge_features(judge, fake), f_real), 4),
+                    area=round(area_distance(sf['area'], a_real), 5),
+                    complete=round(sf['complete'].float().mean().item(), 3))
+    return evaluate
 
 # %% ../nbs/02c_gan_quality.ipynb #ee7469f3
 def plot_part_areas(q:dict, classes=CLASSES, bins:int=20):

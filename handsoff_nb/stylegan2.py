@@ -52,6 +52,8 @@ class GenConfig:
     @classmethod
     def toy64(cls): return cls(64, 128, 4, channels={4: 128, 8: 128, 16: 96, 32: 48, 64: 24})
     @classmethod
+    def toy64s(cls): return cls(64, 128, 2, channels={4: 64, 8: 64, 16: 48, 32: 32, 64: 16})
+    @classmethod
     def ffhq(cls): return cls(1024, 512, 8, channel_multiplier=2)
 
     @classmethod

@@ -9,17 +9,19 @@ from __future__ import annotations
 import json, math, os, time
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 from .core import set_seed, default_device, tensor2img, IN_TEST
+from .data import IMAGE_SUFFIXES
 from .stylegan2 import GenConfig, Generator, Discriminator, make_generator, make_discriminator
 
 # %% auto #0
-__all__ = ['d_logistic_loss', 'g_nonsaturating_loss', 'd_r1_penalty', 'TrainConfig', 'make_optimizers', 'mixing_noise',
-           'accumulate', 'ema_decay', 'GANState', 'new_state', 'd_step', 'g_step', 'atomic_save', 'save_state',
-           'load_state', 'train_gan']
+__all__ = ['d_logistic_loss', 'g_nonsaturating_loss', 'd_r1_penalty', 'TrainConfig', 'g_params', 'make_optimizers',
+           'mixing_noise', 'accumulate', 'ema_decay', 'GANState', 'new_state', 'd_step', 'g_step', 'atomic_save',
+           'save_state', 'load_state', 'train_gan', 'load_image_folder', 'folder_batches']
 
 # %% ../nbs/02a_train_gan.ipynb #d97c92ed
 def d_logistic_loss(real_pred:Tensor, fake_pred:Tensor) -> Tensor:
@@ -50,11 +52,19 @@ class TrainConfig:
     sample_every: int = 500   # steps between sample grids
     ckpt_every: int = 250     # steps between checkpoints
     seed: int = 0             # seed for weights, latents and data order
+    noise: bool = True        # train the noise strengths; False: frozen at 0 (G ignores its noise inputs)
+    eval_every: int = 0       # steps between quality evaluations (0: never; see `train_gan`)
+
+def _is_noise(name:str) -> bool: return name.endswith('noise.weight')
+
+def g_params(G:nn.Module, tc:TrainConfig) -> list:
+    "G's trainable parameters: all, or all but the noise strengths when `tc.noise` is False."
+    return [p for n, p in G.named_parameters() if tc.noise or not _is_noise(n)]
 
 def make_optimizers(G:nn.Module, D:nn.Module, tc:TrainConfig):
     "Adam for G and D with lazy-regularisation rescaling of D's lr and betas."
     c = tc.d_reg_every / (tc.d_reg_every + 1)
-    g_opt = torch.optim.Adam(G.parameters(), lr=tc.lr, betas=(0., 0.99))
+    g_opt = torch.optim.Adam(g_params(G, tc), lr=tc.lr, betas=(0., 0.99))
     d_opt = torch.optim.Adam(D.parameters(), lr=tc.lr * c, betas=(0., 0.99 ** c))
     return g_opt, d_opt
 
@@ -89,12 +99,16 @@ class GANState:
     tc: TrainConfig
     step: int = 0
     log: list = field(default_factory=list)
+    evals: list = field(default_factory=list)  # quality along the run: step, kimg, wall seconds, metrics
 
 def new_state(gcfg:GenConfig, tc:TrainConfig, device=None) -> GANState:
     "Fresh G, D, EMA copy and optimisers, seeded by `tc.seed`."
     device = device or default_device()
     set_seed(tc.seed)
     G, D = make_generator(gcfg).to(device), make_discriminator(gcfg).to(device)
+    if not tc.noise:  # strengths start at 0 and stay there: they are left out of the optimiser
+        for n, p in G.named_parameters():
+            if _is_noise(n): p.data.zero_()
     g_ema = make_generator(gcfg).to(device).eval()
     g_ema.load_state_dict(G.state_dict())
     g_ema.requires_grad_(False)
@@ -139,7 +153,8 @@ def save_state(s:GANState, path):
     "Write a resumable checkpoint (rosinality keys g/d/g_ema/g_optim/d_optim plus our config and log)."
     atomic_save(dict(g=s.G.state_dict(), d=s.D.state_dict(), g_ema=s.g_ema.state_dict(),
                      g_optim=s.g_opt.state_dict(), d_optim=s.d_opt.state_dict(), step=s.step,
-                     config=asdict(s.gcfg), train_config=asdict(s.tc), log=json.dumps(s.log)), path)
+                     config=asdict(s.gcfg), train_config=asdict(s.tc), log=json.dumps(s.log),
+                     evals=json.dumps(s.evals)), path)
 
 def load_state(path, device=None) -> GANState:
     "Rebuild a `GANState` from `save_state`'s file."
@@ -147,7 +162,7 @@ def load_state(path, device=None) -> GANState:
     s = new_state(GenConfig(**ck['config']), TrainConfig(**ck['train_config']), device)
     for m, k in [(s.G, 'g'), (s.D, 'd'), (s.g_ema, 'g_ema'), (s.g_opt, 'g_optim'), (s.d_opt, 'd_optim')]:
         m.load_state_dict(ck[k])
-    s.step, s.log = ck['step'], json.loads(ck['log'])
+    s.step, s.log, s.evals = ck['step'], json.loads(ck['log']), json.loads(ck.get('evals', '[]'))
     return s
 
 # %% ../nbs/02a_train_gan.ipynb #702b1a91
@@ -162,6 +177,15 @@ def _sample_grid(s:GANState, z:Tensor, path):
     grid = a.view(n, n, *a.shape[1:]).permute(0, 2, 1, 3, 4).reshape(n * a.shape[1], n * a.shape[2], 3)
     Image.fromarray(grid.numpy()).save(path)
 
+def _evaluate(s:GANState, evaluate, out_dir:Path):
+    "Run `evaluate(g_ema)` and record it with images seen and wall time, also in `out_dir/evals.json`."
+    s.g_ema.eval()
+    row = dict(step=s.step, kimg=round(s.step * s.tc.batch / 1000, 2),
+               wall=round(sum(o['sec'] for o in s.log)), **evaluate(s.g_ema))
+    s.evals.append(row)
+    (out_dir/'evals.json').write_text(json.dumps(s.evals, indent=1))
+    return row
+
 def _log_step(s:GANState, out:dict, t0:float):
     "Append the step's losses (and wall time) to the log."
     s.log.append(dict(step=s.step, sec=round(time.time() - t0, 3), **{k: round(v, 4) for k, v in out.items()}))
@@ -171,7 +195,9 @@ def train_gan(data, # iterator of `(B,3,H,W)` batches in [-1,1] (or dicts with '
               gcfg:GenConfig|None=None, # generator config (new runs; default `GenConfig.toy64()`)
               tc:TrainConfig|None=None, # training config (new runs; on resume only `steps` is taken)
               out_dir='runs/gan', # checkpoints `last.pt` and sample grids go here
-              device=None, progress:bool=True) -> GANState:
+              device=None, progress:bool=True,
+              evaluate=None, # `g_ema -> dict` of metrics (e.g. FD), run every `tc.eval_every` steps
+             ) -> GANState:
     "Train (or resume) a StyleGAN2 on batches from the iterator `data`; checkpoints in `out_dir`."
     out_dir = Path(out_dir); ck = out_dir/'last.pt'
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -190,8 +216,42 @@ def train_gan(data, # iterator of `(B,3,H,W)` batches in [-1,1] (or dicts with '
             s.step += 1; _log_step(s, out, t0); bar.update(1)
             bar.set_postfix({k: f'{v:.3f}' for k, v in out.items()})
             if s.step % s.tc.sample_every == 0: _sample_grid(s, z_fixed, out_dir/f'samples_{s.step:06d}.png')
+            if evaluate and s.tc.eval_every and s.step % s.tc.eval_every == 0:
+                bar.write(f"step {s.step}: {_evaluate(s, evaluate, out_dir)}")
             if s.step % s.tc.ckpt_every == 0: save_state(s, ck)
     finally:
         bar.close()
         if s.step: save_state(s, ck)  # also on Ctrl-C: nothing lost
     return s
+
+# %% ../nbs/02a_train_gan.ipynb #f469ce6f
+def _square(im, size:int):
+    "Central square crop of PIL image `im`, resized to `size`×`size`, as RGB."
+    from PIL import Image
+    w, h = im.size; s = min(w, h)
+    im = im.convert('RGB').crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+    return im.resize((size, size), Image.BICUBIC) if s != size else im
+
+def load_image_folder(path, # folder of .png/.jpg/.jpeg images (searched recursively)
+                      size:int, # output resolution (the generator's `size`)
+                      progress:bool=True) -> Tensor:
+    "Every image under `path`, centre-cropped and resized: `uint8 (N,3,size,size)`."
+    from PIL import Image, UnidentifiedImageError
+    root = Path(path)
+    if not root.is_dir(): raise FileNotFoundError(f"--data {root}: no such folder")
+    files = sorted(f for f in root.rglob('*') if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith('.'))
+    if not files: raise ValueError(f"--data {root}: no .png/.jpg/.jpeg images in this folder")
+    out = torch.empty(len(files), 3, size, size, dtype=torch.uint8)
+    for i, f in enumerate(tqdm(files, desc='load images', disable=not progress)):
+        try:
+            with Image.open(f) as im: a = torch.from_numpy(np.asarray(_square(im, size)).copy())
+        except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as e:
+            raise ValueError(f"{f}: cannot read this image ({type(e).__name__}: {e})") from None
+        out[i] = a.permute(2, 0, 1)  # (3,size,size)
+    return out
+
+def folder_batches(imgs:Tensor, # `uint8 (N,3,H,W)` from `load_image_folder`
+                   batch:int, seed=0):
+    "Endless seeded stream of random batches `(batch,3,H,W)` in [-1,1]."
+    rng = np.random.default_rng(seed)
+    while True: yield imgs[torch.from_numpy(rng.integers(0, len(imgs), batch))].float() / 127.5 - 1
