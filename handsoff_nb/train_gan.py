@@ -20,8 +20,9 @@ from .stylegan2 import GenConfig, Generator, Discriminator, make_generator, make
 
 # %% auto #0
 __all__ = ['d_logistic_loss', 'g_nonsaturating_loss', 'd_r1_penalty', 'TrainConfig', 'g_params', 'make_optimizers',
-           'mixing_noise', 'accumulate', 'ema_decay', 'GANState', 'new_state', 'd_step', 'g_step', 'atomic_save',
-           'save_state', 'load_state', 'train_gan', 'load_image_folder', 'folder_batches']
+           'mixing_noise', 'accumulate', 'ema_decay', 'ada_r1_gamma', 'ada_ema_kimg', 'auto_config', 'GANState',
+           'new_state', 'd_step', 'g_step', 'atomic_save', 'save_state', 'load_state', 'train_gan', 'load_image_folder',
+           'folder_batches']
 
 # %% ../nbs/02a_train_gan.ipynb #d97c92ed
 def d_logistic_loss(real_pred:Tensor, fake_pred:Tensor) -> Tensor:
@@ -85,6 +86,22 @@ def ema_decay(batch:int, ema_kimg:float, nimg:int|None=None, rampup:float|None=N
     half = ema_kimg * 1000
     if rampup is not None and nimg is not None: half = min(half, rampup * nimg)
     return 0.5 ** (batch / max(half, 1e-8))
+
+# %% ../nbs/02a_train_gan.ipynb #7ef31387
+def ada_r1_gamma(res:int, batch:int) -> float:
+    "Eq. (5): StyleGAN2-ADA's resolution-scaled R1 weight γ."
+    return 0.0002 * res ** 2 / batch
+
+def ada_ema_kimg(batch:int) -> float:
+    "Eq. (6): StyleGAN2-ADA's EMA half-life in thousands of images."
+    return 10 * batch / 32
+
+def auto_config(res:int, # image resolution
+                batch:int=16, **kw) -> TrainConfig:
+    "The CPU recipe: eqs. (5)-(6), lr 0.0025, no style mixing, noise frozen at 0; `kw` overrides any field."
+    cfg = dict(batch=batch, lr=0.0025, r1_gamma=ada_r1_gamma(res, batch), ema_kimg=ada_ema_kimg(batch),
+               mixing=0.0, noise=False)
+    return TrainConfig(**{**cfg, **kw})
 
 # %% ../nbs/02a_train_gan.ipynb #5cec0956
 @dataclass
