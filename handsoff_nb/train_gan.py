@@ -21,8 +21,8 @@ from .stylegan2 import GenConfig, Generator, Discriminator, make_generator, make
 # %% auto #0
 __all__ = ['d_logistic_loss', 'g_nonsaturating_loss', 'd_r1_penalty', 'TrainConfig', 'g_params', 'make_optimizers',
            'mixing_noise', 'accumulate', 'ema_decay', 'ada_r1_gamma', 'ada_ema_kimg', 'auto_config', 'GANState',
-           'new_state', 'd_step', 'g_step', 'atomic_save', 'save_state', 'load_state', 'train_gan', 'load_image_folder',
-           'folder_batches']
+           'new_state', 'd_step', 'g_step', 'atomic_save', 'save_state', 'load_state', 'apply_overrides', 'train_gan',
+           'load_image_folder', 'folder_batches']
 
 # %% ../nbs/02a_train_gan.ipynb #d97c92ed
 def d_logistic_loss(real_pred:Tensor, fake_pred:Tensor) -> Tensor:
@@ -203,6 +203,14 @@ def _evaluate(s:GANState, evaluate, out_dir:Path):
     (out_dir/'evals.json').write_text(json.dumps(s.evals, indent=1))
     return row
 
+def apply_overrides(s:GANState, kw:dict):
+    "Change `TrainConfig` fields of a (resumed) run; a new `lr` goes into both optimisers (D's rescaled)."
+    for k, v in kw.items(): setattr(s.tc, k, v)
+    if 'lr' in kw:
+        c = s.tc.d_reg_every / (s.tc.d_reg_every + 1)
+        for g in s.g_opt.param_groups: g['lr'] = s.tc.lr
+        for g in s.d_opt.param_groups: g['lr'] = s.tc.lr * c
+
 def _log_step(s:GANState, out:dict, t0:float):
     "Append the step's losses (and wall time) to the log."
     s.log.append(dict(step=s.step, sec=round(time.time() - t0, 3), **{k: round(v, 4) for k, v in out.items()}))
@@ -214,12 +222,14 @@ def train_gan(data, # iterator of `(B,3,H,W)` batches in [-1,1] (or dicts with '
               out_dir='runs/gan', # checkpoints `last.pt` and sample grids go here
               device=None, progress:bool=True,
               evaluate=None, # `g_ema -> dict` of metrics (e.g. FD), run every `tc.eval_every` steps
+              overrides:dict|None=None, # `TrainConfig` fields to change on a resumed run (e.g. a lower `lr`)
              ) -> GANState:
     "Train (or resume) a StyleGAN2 on batches from the iterator `data`; checkpoints in `out_dir`."
     out_dir = Path(out_dir); ck = out_dir/'last.pt'
     out_dir.mkdir(parents=True, exist_ok=True)
     s = load_state(ck, device) if ck.exists() else new_state(gcfg or GenConfig.toy64(), tc or TrainConfig(), device)
     if tc is not None: s.tc.steps = tc.steps  # a resumed run may be extended
+    if overrides: apply_overrides(s, overrides)
     dev = next(s.G.parameters()).device
     if callable(data): data = data(s.step)  # a factory gets the start step: the stream resumes too
     z_fixed = torch.randn(16, s.gcfg.style_dim, generator=torch.Generator().manual_seed(s.tc.seed))
