@@ -6,14 +6,18 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/cli.html.md"""
 
 # %% ../nbs/10_cli.ipynb #d2bcb666
 from __future__ import annotations
-import argparse, json, sys, time
+import os
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch loads OpenMP; see "A shared CPU" in 00_core
+import argparse, json, shutil, sys, time
 from pathlib import Path
 import torch
-from .core import load_profile, default_device, set_seed, show_labeled, get_grid, data_samples_dir
+from . import __version__
+from .core import (load_profile, default_device, set_seed, show_labeled, get_grid, find_settings,
+                              course_root, data_samples_dir, shipped_path, in_package, log_lines, cpu_defaults)
 
 # %% auto #0
-__all__ = ['cmd_info', 'cmd_render', 'cmd_train_gan', 'cmd_gan_quality', 'cmd_train_encoder', 'cmd_generate', 'cmd_demo',
-           'cmd_benchmark', 'make_parser', 'main']
+__all__ = ['check_args', 'cmd_info', 'cmd_render', 'cmd_notebooks', 'cmd_train_gan', 'cmd_gan_quality', 'cmd_train_encoder',
+           'cmd_generate', 'cmd_demo', 'cmd_benchmark', 'make_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #7c2adbd1
 def _fail(msg:str) -> int:
@@ -21,17 +25,38 @@ def _fail(msg:str) -> int:
     print(f"error: {msg}", file=sys.stderr)
     return 2
 
-def _shipped(name:str) -> Path:
-    "A file or folder shipped in `data_samples/`."
-    return data_samples_dir()/name
+_COUNTS = {  # subcommand → {argument: its smallest sensible value}; None (not given) means the profile's
+    'render': dict(n=1, size=8),
+    'train-gan': dict(steps=1, batch=1, eval_n=2),  # a Fréchet distance needs 2 samples
+    'gan-quality': dict(n=2),
+    'train-encoder': dict(steps=1, batch=1, lpips_steps=0),
+    'generate': dict(n=1, n_labeled=1, lg_steps=1, ensemble=1, refine_steps=0, shard_size=1, num_shards=1),
+    'demo': dict(n=2, n_generate=1),
+    'benchmark': dict(threads=1),
+}
+
+def check_args(a) -> str|None:
+    "The first careless count in the parsed arguments `a`, as an error message; None when all make sense."
+    for k, lo in _COUNTS.get(a.cmd, {}).items():
+        v = getattr(a, k, None)
+        if v is not None and v < lo:
+            return f"--{k.replace('_', '-')} must be {'a positive count' if lo == 1 else f'at least {lo}'}, got {v}"
+    if a.cmd == 'generate':
+        if not 0 <= a.drop_frac < 1: return f"--drop-frac must be in [0, 1), got {a.drop_frac}"
+        if a.shard_index is not None and not 0 <= a.shard_index < (a.num_shards or 0):
+            return f"--shard-index must be in 0..NUM_SHARDS-1 and needs --num-shards, got {a.shard_index}"
+    return None
 
 # %% ../nbs/10_cli.ipynb #c112738a
 def cmd_info(a) -> dict:
-    "Print device, profile and the shipped files."
-    p = load_profile(a.profile)
+    "Print the version, device, threads, profile and where the course files are (checkout or installed)."
+    p, root = load_profile(a.profile), course_root()
     d = data_samples_dir()
-    info = dict(device=str(default_device()), torch=torch.__version__, profile=vars(p),
-                data_samples=str(d), shipped=sorted(x.name for x in d.iterdir()) if d.exists() else [])
+    info = dict(version=__version__, device=str(default_device()), torch=torch.__version__,
+                threads=torch.get_num_threads(), omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'),
+                profile=vars(p), settings=str(find_settings()), course=str(root), installed=in_package(root),
+                data_samples=str(d), shipped=sorted(x.name for x in d.iterdir()),
+                notebooks=len(list((root/'nbs').glob('*.ipynb'))))
     print(json.dumps(info, indent=1))
     return info
 
@@ -55,15 +80,42 @@ def _save_preview(b:dict, path, n:int=8):
         show_labeled(b['img'][i], b['mask'][i], b['kps'][i], b['depth'][i], axs=axs[3 * i:3 * i + 3])
     fig.savefig(path, dpi=80); plt.close(fig)
 
+# %% ../nbs/10_cli.ipynb #e6c2e64d
+_COURSE_FILES = ('settings.ini', 'data_samples/*.pt', 'data_samples/*.json', 'data_samples/*.md',
+                 'benchmarks/results/*.json', 'benchmarks/results/*.md', 'nbs/images/*')
+
+def _for_students(nb_json:str) -> str:
+    "A notebook's JSON without the cell that runs `nbdev_export` (it needs the repository)."
+    nb = json.loads(nb_json)
+    nb['cells'] = [c for c in nb['cells'] if 'import nbdev;' not in ''.join(c['source'])]
+    return json.dumps(nb, indent=1, ensure_ascii=False) + '\n'
+
+def cmd_notebooks(a) -> Path:
+    "Write the course into `a.dir`: `nbs/*.ipynb` with `settings.ini`, `data_samples/` and results beside them."
+    src, out = course_root(), Path(a.dir)
+    nbs = sorted((src/'nbs').glob('*.ipynb'))
+    if not nbs: raise FileNotFoundError(f"{src/'nbs'}: no notebooks to copy")
+    if (out/'nbs').is_dir() and any((out/'nbs').iterdir()) and not a.force:
+        raise ValueError(f"{out/'nbs'} is not empty; choose another folder or pass --force to overwrite it")
+    for pat in _COURSE_FILES:
+        for f in src.glob(pat):
+            (out/f.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, out/f.relative_to(src))
+    shutil.copytree(src/'data_samples'/'toyfaces_labeled', out/'data_samples'/'toyfaces_labeled', dirs_exist_ok=True)
+    for f in nbs: (out/'nbs'/f.name).write_text(_for_students(f.read_text(encoding='utf-8')), encoding='utf-8')
+    print(f"wrote {len(nbs)} notebooks to {out/'nbs'}, with settings.ini, data_samples/ and benchmarks/results/ "
+          f"beside them\nopen them with: jupyter lab {out/'nbs'}   (they need: pip install 'handsoff-nb[course]')")
+    return out
+
 # %% ../nbs/10_cli.ipynb #30a40bd6
-def _train_config(a, p):
-    "The `TrainConfig` of `train-gan`'s arguments: profile sizes, the recipe's defaults, what the user set."
-    from handsoff_nb.train_gan import TrainConfig
-    tc = TrainConfig(steps=a.steps or p.gan_steps, batch=a.batch or p.gan_batch, seed=a.seed,
+def _train_config(a, p, res:int):
+    "The `TrainConfig` of `train-gan`'s arguments: profile sizes, `auto_config`'s recipe, what the user set."
+    from handsoff_nb.train_gan import auto_config
+    tc = auto_config(res, a.batch or p.gan_batch, steps=a.steps or p.gan_steps, seed=a.seed,
                      ckpt_every=a.ckpt_every, sample_every=a.sample_every, eval_every=a.eval_every)
     for k in ('lr', 'r1_gamma', 'mixing', 'ema_kimg'):
         if getattr(a, k) is not None: setattr(tc, k, getattr(a, k))
-    if a.no_noise: tc.noise = False
+    if a.noise: tc.noise = True
     return tc
 
 def cmd_train_gan(a):
@@ -73,7 +125,8 @@ def cmd_train_gan(a):
     from handsoff_nb.data import toyfaces_loader
     from handsoff_nb.quality import fd_evaluator
     p = load_profile(a.profile)
-    gcfg, tc = getattr(GenConfig, a.config)(), _train_config(a, p)
+    gcfg = getattr(GenConfig, a.config)()
+    tc = _train_config(a, p, gcfg.size)
     if a.data:  # the user's own images: no judge for their domain, so no FD along the run
         imgs = load_image_folder(a.data, gcfg.size)
         print(f"training on {len(imgs)} images from {a.data}, resized to {gcfg.size}x{gcfg.size}")
@@ -81,7 +134,8 @@ def cmd_train_gan(a):
     else:
         data = lambda start: toyfaces_loader('gan_train', gcfg.size, tc.batch, seed=[a.seed, start])  # resumes too
         evaluate = fd_evaluator(n=a.eval_n, size=gcfg.size) if a.eval_every else None
-    s = train_gan(data, gcfg, tc, a.out, evaluate=evaluate)
+    given = {k: getattr(a, k) for k in ('lr', 'r1_gamma', 'mixing', 'ema_kimg') if getattr(a, k) is not None}
+    s = train_gan(data, gcfg, tc, a.out, evaluate=evaluate, overrides=given)  # given options apply on resume too
     print(f"trained to step {s.step}; checkpoint {Path(a.out)/'last.pt'}")
     return s
 
@@ -107,7 +161,7 @@ def cmd_train_encoder(a) -> Path:
     from handsoff_nb.inversion import train_encoder, tune_encoder_lpips, save_encoder
     from handsoff_nb.perceptual import make_lpips
     p = load_profile(a.profile)
-    ckpt = a.ckpt or _shipped('toyfaces_g64.pt')
+    ckpt = a.ckpt or shipped_path('generator')
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg, _ = load_generator(ckpt)
     G = G.to(dev).eval()
@@ -130,7 +184,7 @@ def cmd_train_encoder(a) -> Path:
 def _load_models(a, dev) -> tuple:
     "The generator of `a.generator` (default: shipped) on `dev` in eval mode, and its mean latent."
     from handsoff_nb.stylegan2 import load_generator
-    G, w_avg, _ = load_generator(a.generator or _shipped('toyfaces_g64.pt'))
+    G, w_avg, _ = load_generator(a.generator or shipped_path('generator'))
     return G.to(dev).eval(), None if w_avg is None else w_avg.to(dev)
 
 def _load_fitting_encoder(path, G, dev):
@@ -142,48 +196,69 @@ def _load_fitting_encoder(path, G, dev):
                          f"does not fit the generator's {(G.size, G.n_latent, G.style_dim)}")
     return E
 
+def _labeled_for(path, size:int, resize:bool=False) -> dict:
+    "The labeled folder `path` (default: shipped) at `size`: an error if it differs, a notice with `resize`."
+    from handsoff_nb.data import load_labeled_folder
+    path = Path(path) if path else shipped_path('labeled')
+    lab = load_labeled_folder(path)
+    h, w = lab['img'].shape[-2:]
+    if (h, w) == (size, size): return lab
+    if not resize:
+        raise ValueError(f"{path} holds {h}×{w} images but the generator makes {size}×{size}; resize the folder, "
+                         "or pass --resize to have them resized (masks by nearest neighbour)")
+    print(f"notice: resizing the labeled images of {path} from {h}×{w} to {size}×{size} (--resize)", file=sys.stderr)
+    return load_labeled_folder(path, size=size)
+
 def cmd_generate(a) -> dict:
     "HandsOff on a generator, an encoder and a labeled folder → a labeled dataset in `a.out/dataset`."
     from handsoff_nb.generate import handsoff_dataset
     p = load_profile(a.profile)
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg = _load_models(a, dev)
-    E = _load_fitting_encoder(a.encoder or _shipped('toyfaces_e64.pt'), G, dev)
-    idx = handsoff_dataset(G, E, a.labeled or _shipped('toyfaces_labeled'), a.out, a.n or p.n_generate,
+    lab = _labeled_for(a.labeled, G.size, a.resize)
+    E = _load_fitting_encoder(a.encoder or shipped_path('encoder'), G, dev)
+    idx = handsoff_dataset(G, E, lab, a.out, a.n or p.n_generate,
                            n_labeled=a.n_labeled or p.n_labeled, lg_steps=a.lg_steps or p.lg_steps,
                            ensemble_size=a.ensemble or p.ensemble_size, refine_steps=a.refine_steps,
                            w_avg=w_avg, seed=a.seed, psi=a.psi,
                            shard_size=a.shard_size, drop_frac=a.drop_frac, num_shards=a.num_shards,
                            shard_index=a.shard_index)
-    print(json.dumps(idx, indent=1))
+    if not getattr(a, 'quiet', False): print(json.dumps(idx, indent=1))
     return idx
 
 # %% ../nbs/10_cli.ipynb #92d6a90d
-def cmd_demo(a) -> Path:
-    "The main job on the bundled toy model: GAN report, then HandsOff → a labeled dataset with a preview."
-    from handsoff_nb.data import load_labeled_folder
-    from handsoff_nb.stylegan2 import load_generator
-    from handsoff_nb.quality import sample_images
-    import matplotlib; matplotlib.use('Agg', force=False)
-    from handsoff_nb.core import show_images
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
-    lab = load_labeled_folder(_shipped('toyfaces_labeled'))
-    _save_preview(lab, out/'labeled_few.png')
-    print(f"[1/4] the labeled few: {len(lab['img'])} images → {out/'labeled_few.png'}")
-    G = load_generator(_shipped('toyfaces_g64.pt'))[0].eval()
-    fig = show_images(sample_images(G, 32, seed=a.seed), ncols=8, size=1.0); fig.savefig(out/'gan_samples.png', dpi=80)
-    print(f"[2/4] 32 samples of the shipped StyleGAN2 → {out/'gan_samples.png'}")
-    cmd_gan_quality(argparse.Namespace(ckpt=_shipped('toyfaces_g64.pt'), n=a.n, out=out))
-    print(f"[3/4] GAN quality report → {out/'gan_quality.json'}  ({time.time() - t0:.0f}s)")
+def _demo_generate(a, out:Path, first_only:bool) -> dict:
+    "The demo's `generate` run into `out/handsoff`: only its first shard, or all of it (resuming)."
     ga = make_parser().parse_args((['--profile', a.profile] if a.profile else []) +
                                   ['generate', '--out', str(out/'handsoff'), '--seed', str(a.seed)])
-    if a.n_generate: ga.n = a.n_generate
-    idx = cmd_generate(ga)
+    ga.n, ga.quiet = a.n_generate or load_profile(a.profile).n_generate, True
+    if first_only: ga.num_shards, ga.shard_index = -(-ga.n // ga.shard_size), 0
+    return cmd_generate(ga)
+
+def cmd_demo(a) -> Path:
+    "The main job on the shipped toy model: labeled few, HandsOff's first shard early, the rest, a GAN report."
+    from handsoff_nb.data import load_labeled_folder
+    from handsoff_nb.quality import sample_images
+    import matplotlib; matplotlib.use('Agg', force=False)
+    from handsoff_nb.core import show_images, shipped_generator
+    out, t0 = Path(a.out), time.time()
+    out.mkdir(parents=True, exist_ok=True)
+    lab = load_labeled_folder(shipped_path('labeled'))
+    _save_preview(lab, out/'labeled_few.png')
+    print(f"[1/5] the labeled few: {len(lab['img'])} images → {out/'labeled_few.png'}  ({time.time() - t0:.0f}s)")
+    idx = _demo_generate(a, out, first_only=True)
     first = load_labeled_folder(out/'handsoff'/'dataset'/idx['shards'][0])
     _save_preview(first, out/'generated.png')
-    print(f"[4/4] HandsOff: {idx['n_kept']} of {idx['n_images']} generated labeled images kept → "
-          f"{out/'handsoff'/'dataset'}, preview {out/'generated.png'}  ({time.time() - t0:.0f}s in all)")
+    print(f"[2/5] HandsOff's first labeled batch: {len(first['img'])} images kept → {out/'handsoff'/'dataset'}, "
+          f"preview {out/'generated.png'}  ({time.time() - t0:.0f}s)")
+    G = shipped_generator()[0]
+    fig = show_images(sample_images(G, 32, seed=a.seed), ncols=8, size=1.0); fig.savefig(out/'gan_samples.png', dpi=80)
+    print(f"[3/5] 32 samples of the shipped StyleGAN2 → {out/'gan_samples.png'}  ({time.time() - t0:.0f}s)")
+    idx = _demo_generate(a, out, first_only=False)
+    print(f"[4/5] HandsOff: {idx['n_kept']} of {idx['n_images']} generated labeled images kept → "
+          f"{out/'handsoff'/'dataset'}  ({time.time() - t0:.0f}s)")
+    cmd_gan_quality(argparse.Namespace(ckpt=shipped_path('generator'), n=a.n, out=out))
+    print(f"[5/5] GAN quality report → {out/'gan_quality.json'}  ({time.time() - t0:.0f}s in all)")
     return out
 
 # %% ../nbs/10_cli.ipynb #d777b694
@@ -201,19 +276,35 @@ def _override(cfg, sets) -> set:
         setattr(cfg, k, val); keys.add(k)
     return keys
 
+_BENCH_MIN = dict(Ns=1, ablation_Ns=1, steps=1, batch=1, width=1, levels=1, test_n=1, oracle_n=1, pretrain_steps=0,
+                  size=8, n_generate=1, lg_steps=1, ensemble_size=1, refine_steps=0)  # smallest sensible sizes
+
+def _check_bench(cfg, keys:set):
+    "Raise a one-line `ValueError` for a careless size among the `--set` `keys` of `BenchConfig` `cfg`."
+    for k in sorted(keys & set(_BENCH_MIN)):
+        v = getattr(cfg, k)
+        if (not v and k == 'Ns') or min(v if isinstance(v, tuple) else (v,), default=1) < _BENCH_MIN[k]:
+            raise ValueError(f"--set {k}={v}: each value must be at least {_BENCH_MIN[k]}")
+    if 'drop_frac' in keys and not 0 <= cfg.drop_frac < 1:
+        raise ValueError(f"--set drop_frac={cfg.drop_frac}: must be in [0, 1)")
+
 def cmd_benchmark(a) -> dict:
     "The downstream benchmark (`08`) at profile `quick`, `cpu` or `full` → JSON, markdown table and figure."
     from handsoff_nb.evaluate import BenchConfig, benchmark, results_path
     cfg = getattr(BenchConfig, a.level)()
+    keys = _override(cfg, a.set)
+    _check_bench(cfg, keys)
     if a.threads or a.level == 'quick': torch.set_num_threads(a.threads or 1)  # tiny convs: 1 thread is faster
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg = _load_models(a, dev)
-    if 'size' not in _override(cfg, a.set): cfg.size = G.size
-    reg = Path(a.encoder_regression or _shipped('toyfaces_e64_regression.pt'))
-    enc = dict(tuned=_load_fitting_encoder(a.encoder or _shipped('toyfaces_e64.pt'), G, dev),
+    if 'size' not in keys: cfg.size = G.size
+    if a.labeled: _labeled_for(a.labeled, cfg.size, a.resize or 'size' in keys)  # sizes checked before any work
+    reg = Path(a.encoder_regression) if a.encoder_regression else data_samples_dir()/'toyfaces_e64_regression.pt'
+    enc = dict(tuned=_load_fitting_encoder(a.encoder or shipped_path('encoder'), G, dev),
                regression=_load_fitting_encoder(reg, G, dev) if reg.exists() else None)
     try: out = Path(a.out) if a.out else results_path(a.level)
-    except FileNotFoundError: out = Path('outputs')/f'downstream_{a.level}.json'  # installed, no project tree
+    except FileNotFoundError: out = Path('outputs')/f'downstream_{a.level}.json'  # no project tree
+    if in_package(out): out = Path('outputs')/f'downstream_{a.level}.json'  # never into an installed package
     res = benchmark(cfg, a.work or f'runs/benchmark_{a.level}', out, G, enc, a.labeled, w_avg, profile=a.level,
                     command=' '.join(['handsoff-nb', *a.argv]), device=dev)
     print(res['markdown'] + f"\nwrote {out} (and .md, .png)")
@@ -226,6 +317,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument('--profile', default=None, help='course profile in settings.ini (default: auto)')
     sub = p.add_subparsers(dest='cmd', required=True)
     sub.add_parser('info', help='device, profile, shipped files').set_defaults(fn=cmd_info)
+    c = sub.add_parser('notebooks', help='write the course notebooks (and the files they use) into DIR')
+    c.set_defaults(fn=cmd_notebooks); c.add_argument('dir')
+    c.add_argument('--force', action='store_true', help='overwrite notebooks already in DIR/nbs')
     r = sub.add_parser('render', help='render labeled ToyFaces to a folder'); r.set_defaults(fn=cmd_render)
     r.add_argument('--split', default='labeled'); r.add_argument('--n', type=int, default=16)
     r.add_argument('--size', type=int, default=64); r.add_argument('--out', default='outputs/toyfaces')
@@ -239,7 +333,7 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument('--sample-every', type=int, default=500)
     t.add_argument('--lr', type=float, default=None); t.add_argument('--r1-gamma', type=float, default=None)
     t.add_argument('--mixing', type=float, default=None); t.add_argument('--ema-kimg', type=float, default=None)
-    t.add_argument('--no-noise', action='store_true', help='freeze the noise strengths at 0')
+    t.add_argument('--noise', action='store_true', help='train the noise strengths (default: frozen at 0)')
     t.add_argument('--eval-every', type=int, default=1000, help='steps between judge FD evaluations (0: off)')
     t.add_argument('--eval-n', type=int, default=500, help='samples per FD evaluation')
     q = sub.add_parser('gan-quality', help='judge a generator checkpoint'); q.set_defaults(fn=cmd_gan_quality)
@@ -264,8 +358,10 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument('--psi', type=float, default=0.7); g.add_argument('--seed', type=int, default=0)
     g.add_argument('--num-shards', type=int, default=None); g.add_argument('--shard-index', type=int, default=None)
     g.add_argument('--device', default=None)
+    g.add_argument('--resize', action='store_true', help="resize a labeled folder to the generator's size")
     d = sub.add_parser('demo', help='the main job on the bundled toy model'); d.set_defaults(fn=cmd_demo)
-    d.add_argument('--out', default='outputs/demo'); d.add_argument('--n', type=int, default=500)
+    d.add_argument('--out', default='outputs/demo')
+    d.add_argument('--n', type=int, default=500, help='GAN samples the quality report judges')
     d.add_argument('--seed', type=int, default=0)
     d.add_argument('--n-generate', type=int, default=None, help="images HandsOff generates (default: profile)")
     b = sub.add_parser('benchmark', help='downstream benchmark: few-shot, transfer, HandsOff (+ ablations), oracle')
@@ -279,13 +375,18 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument('--encoder-regression', default=None, help='encoder before LPIPS tuning (no-lpips ablation)')
     b.add_argument('--labeled', default=None, help='labeled folder (default: shipped ToyFaces few)')
     b.add_argument('--device', default=None); b.add_argument('--threads', type=int, default=None)
+    b.add_argument('--resize', action='store_true', help="resize --labeled to the benchmark's size")
     return p
 
 def main(argv=None) -> int:
     "Entry point of the `handsoff-nb` console script."
     a = make_parser().parse_args(argv)
     a.argv = list(sys.argv[1:] if argv is None else argv)  # for the provenance of what it writes
-    try: a.fn(a)
+    if (msg := check_args(a)) is not None: return _fail(msg)
+    if not sys.stdout.isatty() and hasattr(sys.stdout, 'reconfigure'): sys.stdout.reconfigure(line_buffering=True)
+    cpu_defaults()
+    try:
+        with log_lines(): a.fn(a)  # progress bars as plain lines when stderr is a file or pipe
     except (ValueError, FileNotFoundError) as e: return _fail(str(e))
     except KeyboardInterrupt: return _fail('interrupted (checkpoints written so far are kept)')
     return 0

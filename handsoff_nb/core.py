@@ -6,7 +6,8 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #7e465031
 from __future__ import annotations
-import os, random, configparser, warnings
+import os, sys, re, time, random, configparser, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
 import numpy as np
@@ -16,10 +17,12 @@ import matplotlib.pyplot as plt
 from PIL import Image
 
 # %% auto #0
-__all__ = ['CLASSES', 'KEYPOINTS', 'PALETTE', 'IN_TEST', 'default_device', 'to_device', 'set_seed', 'Profile', 'find_settings',
-           'profile_name', 'load_profile', 'data_samples_dir', 'img2tensor', 'tensor2img', 'assert_shape', 'show_image',
-           'get_grid', 'show_images', 'colorize_mask', 'overlay', 'show_mask', 'show_keypoints', 'show_depth',
-           'show_labeled']
+__all__ = ['CLASSES', 'KEYPOINTS', 'PALETTE', 'IN_TEST', 'SHIPPED', 'default_device', 'to_device', 'set_seed', 'Profile',
+           'find_settings', 'profile_name', 'load_profile', 'course_root', 'data_samples_dir', 'in_package',
+           'shipped_path', 'shipped_generator', 'shipped_encoder', 'shipped_labeled', 'img2tensor', 'tensor2img',
+           'assert_shape', 'show_image', 'get_grid', 'show_images', 'colorize_mask', 'overlay', 'show_mask',
+           'show_keypoints', 'show_depth', 'show_labeled', 'LineLog', 'plain_output', 'progress', 'log_lines',
+           'cpu_defaults']
 
 # %% ../nbs/00_core.ipynb #ee020c16
 CLASSES = ('background', 'skin', 'nose', 'eye', 'brow', 'ear', 'mouth', 'hair')
@@ -74,11 +77,18 @@ _PRESETS = {
 }
 
 # %% ../nbs/00_core.ipynb #1b54052d
+def _installed_course() -> Path|None:
+    "The course files of an installed wheel (`handsoff_nb/course/`), or None (a checkout, a notebook)."
+    if '__file__' not in globals(): return None
+    d = Path(__file__).resolve().parent/'course'
+    return d if (d/'settings.ini').is_file() else None
+
 def find_settings(start=None) -> Path|None:
-    "The nearest `settings.ini` with course profiles above `start` (default: cwd), else beside the package."
+    "The nearest `settings.ini` with profiles above `start` (default: cwd), else beside the package, else installed."
     here = Path(start or Path.cwd()).resolve()
     beside_pkg = [Path(__file__).resolve().parent.parent] if '__file__' in globals() else []
-    for d in [here, *here.parents, *beside_pkg]:
+    installed = [d] if (d := _installed_course()) else []
+    for d in [here, *here.parents, *beside_pkg, *installed]:
         f = d/'settings.ini'
         if f.exists() and 'cpu' in _read_ini(f): return f
     return None
@@ -112,13 +122,51 @@ def load_profile(name:str|None=None, path=None) -> Profile:
     return Profile(name=name, **kw)
 
 # %% ../nbs/00_core.ipynb #e0d1c610
-def data_samples_dir() -> Path:
-    "The project's `data_samples/` folder (beside `settings.ini`); clear error if there is none."
+SHIPPED = dict(generator='toyfaces_g64.pt',   # the toy StyleGAN2 (g_ema), trained on unlabeled ToyFaces
+               encoder='toyfaces_e64.pt',     # its encoder: latent regression + capped LPIPS tuning
+               encoder_regression='toyfaces_e64_regression.pt',  # the same encoder before LPIPS tuning
+               judge='judge_unet.pt',         # a segmenter trained on real ToyFaces, to judge a generator
+               labeled='toyfaces_labeled')    # the labeled few: 50 ToyFaces as a labeled folder
+
+def course_root() -> Path:
+    "The folder with `settings.ini`, `data_samples/` and `nbs/`: a checkout, else the installed copy."
     ini = find_settings()
-    if ini is None or not (ini.parent/'data_samples').is_dir():
-        raise FileNotFoundError("No data_samples/ folder found: run from inside a handsoff-nb checkout "
-                                "(or an editable install), or pass explicit paths.")
-    return ini.parent/'data_samples'
+    if ini is not None and (ini.parent/'data_samples').is_dir(): return ini.parent
+    if (d := _installed_course()) is not None: return d
+    raise FileNotFoundError("No data_samples/ folder found: run inside a handsoff-nb checkout, install the "
+                            "package (pip install handsoff-nb), or pass explicit paths.")
+
+def data_samples_dir() -> Path:
+    "The shipped files' folder, `course_root()/'data_samples'`; clear error if there is none."
+    return course_root()/'data_samples'
+
+def in_package(path) -> bool:
+    "Is `path` inside the installed package (a place never to write results to)?"
+    d = _installed_course()
+    return d is not None and Path(path).resolve().is_relative_to(d.parent)
+
+# %% ../nbs/00_core.ipynb #a4a19ce4
+def shipped_path(name:str) -> Path:
+    "A shipped file by its role (a `SHIPPED` key) or by its name in `data_samples/`; clear error if missing."
+    f = data_samples_dir()/SHIPPED.get(name, name)
+    if not f.exists(): raise FileNotFoundError(f"{f}: not shipped (roles: {', '.join(SHIPPED)})")
+    return f
+
+def shipped_generator(device='cpu') -> tuple:
+    "The shipped toy StyleGAN2 → `(G, w_avg, cfg)` as `stylegan2.load_generator` returns them, `G` in eval mode."
+    from handsoff_nb.stylegan2 import load_generator
+    G, w_avg, cfg = load_generator(shipped_path('generator'), device)
+    return G.eval(), w_avg, cfg
+
+def shipped_encoder(device='cpu', tuned:bool=True):
+    "The shipped generator's encoder, after LPIPS tuning (or before it: `tuned=False`), in eval mode."
+    from handsoff_nb.inversion import load_encoder
+    return load_encoder(shipped_path('encoder' if tuned else 'encoder_regression'), device)
+
+def shipped_labeled(size:int|None=None) -> dict:
+    "The shipped labeled few, as `data.load_labeled_folder` returns them (resized to `size` if given)."
+    from handsoff_nb.data import load_labeled_folder
+    return load_labeled_folder(shipped_path('labeled'), size=size)
 
 # %% ../nbs/00_core.ipynb #23551efd
 def img2tensor(im) -> Tensor:
@@ -212,3 +260,79 @@ def show_labeled(img, mask=None, kps=None, depth=None, axs=None, size:float=1.6)
     if mask is not None: show_image(overlay(img, mask), axs[i]); i += 1
     if depth is not None: show_depth(depth, axs[i])
     return axs
+
+# %% ../nbs/00_core.ipynb #2d1cd8e0
+_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')  # cursor moves of nested bars
+
+class LineLog:
+    "A text stream for logs: progress-bar redraws (`\r`) become lines, at most one per `every` s per bar."
+    def __init__(self, f, every:float=10.):
+        self.f, self.every, self.pending, self.key, self.last, self.open = f, every, None, None, 0., False
+
+    def _emit(self):
+        "Write the held redraw, if any, as a line of its own."
+        if self.pending is None: return
+        self.f.write(('\n' if self.open else '') + self.pending + '\n')
+        self.pending, self.open, self.last = None, False, time.monotonic()
+
+    def _redraw(self, r:str):
+        if not r: return self._emit()  # a bar clearing its line: its last state stays in the log
+        key = r.split(': ', 1)[0] if ': ' in r else ''  # the bar's `desc`
+        if key != self.key: self._emit(); self.key, self.last = key, -float('inf')  # a new bar: its start at once
+        self.pending = r
+        if time.monotonic() - self.last >= self.every: self._emit()
+
+    def _text(self, t:str):
+        if not t: return
+        if not t.strip() and self.pending is not None: return self._emit()  # a bar's closing newline
+        self._emit(); self.f.write(t); self.open = not t.endswith('\n')
+
+    def write(self, s:str) -> int:
+        text, *redraws = _ANSI.sub('', s).split('\r')
+        self._text(text)
+        for r in redraws:
+            r, nl, rest = r.partition('\n')
+            self._redraw(r.rstrip())
+            if nl: self._emit(); self._text(rest)
+        return len(s)
+
+    def flush(self): self.f.flush()  # tqdm flushes after every redraw: that must not emit it
+    def close(self): self._emit(); self.f.flush()
+    def isatty(self) -> bool: return False
+    def __getattr__(self, k): return getattr(self.f, k)
+
+# %% ../nbs/00_core.ipynb #18c18af6
+def _live(s) -> bool:
+    "Is stream `s` a terminal, or Jupyter's output (where tqdm draws a widget)?"
+    isatty = getattr(s, 'isatty', None)
+    return bool(isatty and isatty()) or type(s).__module__.startswith('ipykernel')
+
+def plain_output(stream=None) -> bool:
+    "Should progress go out as plain lines, `stream` (default stderr) being neither a terminal nor Jupyter's?"
+    s = stream or sys.stderr
+    return isinstance(s, LineLog) or not _live(s)
+
+def progress(iterable=None, desc:str|None=None, total:int|None=None, every:float=10., **kwargs):
+    "A tqdm bar: live on a terminal or in Jupyter, else plain lines at most every `every` s (`LineLog`)."
+    if not plain_output():
+        from tqdm.auto import tqdm
+        return tqdm(iterable, desc=desc, total=total, **kwargs)
+    from tqdm.std import tqdm
+    f = sys.stderr if isinstance(sys.stderr, LineLog) else LineLog(sys.stderr, every)
+    return tqdm(iterable, desc=desc, total=total, file=f, ascii=True, **kwargs)
+
+@contextmanager
+def log_lines(every:float=10.):
+    "Make `sys.stderr` a `LineLog` inside the block unless it is a terminal or Jupyter's: bars become lines."
+    if not plain_output() or isinstance(sys.stderr, LineLog): yield sys.stderr; return
+    old = sys.stderr
+    sys.stderr = log = LineLog(old, every)
+    try: yield log
+    finally: log.close(); sys.stderr = old
+
+# %% ../nbs/00_core.ipynb #a69a7e24
+def cpu_defaults(threads:int|None=None) -> int:
+    "Set torch's CPU threads for a command: `threads`, else `$HANDSOFF_THREADS`, else torch's default → the count."
+    n = threads or int(os.environ.get('HANDSOFF_THREADS') or 0) or torch.get_num_threads()
+    torch.set_num_threads(n)
+    return n
