@@ -73,3 +73,14 @@ def test_refuses_a_folder_it_did_not_make(tmp_path):
                        timeout=60)
     assert r.returncode != 0 and 'refusing' in r.stderr
     assert (tmp_path/'precious.txt').read_text() == 'keep me'
+
+
+def test_pages_show_what_nbdev_docs_show(site):
+    "Hidden cells, exported sources and directive lines are left out; exported functions get their show_doc."
+    page = (site/'00_core.html').read_text(encoding='utf-8')
+    text = text_of(page)
+    assert '#|' not in text and 'nbdev_export' not in text
+    assert 'from fastcore.test import' not in text  # a `#| hide` cell
+    assert '/ 127.5 - 1' not in text  # the body of `img2tensor`, an `#| export` cell
+    assert re.search(r'<h3[^>]*>\s*img2tensor', page) and 'A PIL image or' in text  # its show_doc instead
+    assert 'test_eq(tensor2img(t),u)' in text.replace(' ', '')  # example cells stay

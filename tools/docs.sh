@@ -4,6 +4,9 @@
 #
 #   bash tools/docs.sh [OUT_DIR [NOTEBOOK ...]]     default: _site/ and every nbs/*.ipynb
 #
+# Cells are shown as nbdev's own docs show them (tools/docs_preprocess.py): `#| hide` and `#| default_exp` cells
+# and the sources of `#| export` cells are left out, each exported function and class gets its `show_doc` (from the
+# installed package), `#| exports` sources follow it, and directive lines (`#| ...`) are stripped.
 # Pages: OUT_DIR/<notebook>.html (nbs/index.ipynb becomes intro.html; OUT_DIR/index.html is the course list),
 # markdown images embedded, a small "course / previous / next" bar on top. Works from file:// with no network:
 #  - math: MathJax 2 is copied from the `jupyter-server-mathjax` package (pip install -e ".[docs]") into
@@ -53,7 +56,9 @@ fi
 
 conv() {  # nbconvert, quiet unless it fails
   local log; log=$(mktemp)
+  PYTHONPATH="$root/tools${PYTHONPATH:+:$PYTHONPATH}" \
   "$PY" -m jupyter nbconvert --to html --output-dir "$out" --HTMLExporter.embed_images=True \
+    --HTMLExporter.preprocessors=docs_preprocess.NbdevDocs \
     --HTMLExporter.require_js_url=_static/require-stub.js ${mathjax_url:+--HTMLExporter.mathjax_url="$mathjax_url"} \
     "$@" >"$log" 2>&1 || { echo "docs: nbconvert failed:"; tail -40 "$log"; rm -f "$log"; exit 1; }
   grep -v -e 'Alternative text is missing' -e '^\[NbConvertApp\] Converting' -e '^\[NbConvertApp\] Writing' "$log" || true

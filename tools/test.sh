@@ -2,7 +2,8 @@
 # Set up (tools/setup.sh) and run every check CI runs: notebooks clean and exported, all notebooks
 # executed (nbdev-test, quick sizes, slow/gpu cells skipped), then the pytest suite, which includes the
 # real-browser widget test (Debian chromium is installed here when missing, if we are root with apt-get) and
-# the offline docs build on two notebooks.
+# the offline docs build on two notebooks, and last the wheel (tools/test_wheel.sh: build, fresh venv, commands run
+# from a folder outside the checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -44,4 +45,6 @@ rc=0; python -m pytest -q -rs tests --ignore tests/test_notebooks.py -p no:cache
 art=${HANDSOFF_ARTIFACTS:+$HANDSOFF_ARTIFACTS/browser_test}; art=${art:-runs/browser_test}
 if [ -f "$art/page.png" ]; then echo "browser test artefacts (screenshots, logs): $(ls -d "$art"/*)"; fi
 [ "$rc" = 0 ] || exit "$rc"
+echo "== the wheel: built, installed in a fresh venv, used from a folder outside the checkout"
+bash tools/test_wheel.sh
 echo "== tools/test.sh finished in $(( $(date +%s) - start ))s (after setup)"

@@ -1,0 +1,142 @@
+"""Careless input (issue 13): a count that makes no sense, or a labeled folder whose size differs from the
+generator's, gets one `error:` line on stderr and exit code 2 before any work; a deliberate resize is announced.
+Also: progress in logs, the shipped-files API, and `handsoff-nb notebooks`."""
+import contextlib, io, json, subprocess, sys
+from pathlib import Path
+import pytest
+from handsoff_nb.cli import main
+from handsoff_nb.core import (LineLog, course_root, data_samples_dir, in_package, shipped_path, shipped_generator,
+                              shipped_labeled)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(argv) -> tuple:
+    "`handsoff-nb argv` in this process → (exit code, stdout, stderr)."
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): rc = main([str(a) for a in argv])
+    return rc, out.getvalue(), err.getvalue()
+
+
+def assert_one_error(rc, out, err, *words):
+    assert rc == 2, (rc, out, err)
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: '), err
+    for w in words: assert w in lines[0], (w, lines[0])
+    assert out == '', out  # nothing was done, so nothing was reported
+
+
+CARELESS = {  # id → (argv after the output option, words the error must contain)
+    'render --n -3': (['render', '--n', '-3'], ['--n', '-3']),
+    'render --n 0': (['render', '--n', '0'], ['--n', 'positive']),
+    'render --size 0': (['render', '--size', '0'], ['--size']),
+    'generate --n -5': (['generate', '--n', '-5'], ['--n', '-5']),
+    'generate --n 0': (['generate', '--n', '0'], ['--n']),
+    'generate --n-labeled 0': (['generate', '--n-labeled', '0'], ['--n-labeled']),
+    'generate --lg-steps 0': (['generate', '--lg-steps', '0'], ['--lg-steps']),
+    'generate --ensemble 0': (['generate', '--ensemble', '0'], ['--ensemble']),
+    'generate --refine-steps -1': (['generate', '--refine-steps', '-1'], ['--refine-steps', 'at least 0']),
+    'generate --shard-size 0': (['generate', '--shard-size', '0'], ['--shard-size']),
+    'generate --num-shards 0': (['generate', '--num-shards', '0'], ['--num-shards']),
+    'generate --shard-index 2 --num-shards 2': (['generate', '--shard-index', '2', '--num-shards', '2'],
+                                                ['--shard-index']),
+    'generate --drop-frac 1.5': (['generate', '--drop-frac', '1.5'], ['--drop-frac']),
+    'demo --n -1': (['demo', '--n', '-1'], ['--n', 'at least 2']),
+    'demo --n-generate 0': (['demo', '--n-generate', '0'], ['--n-generate']),
+    'gan-quality --n -10': (['gan-quality', 'data_samples/toyfaces_g64.pt', '--n', '-10'], ['--n', '-10']),
+    'gan-quality --n 1': (['gan-quality', 'data_samples/toyfaces_g64.pt', '--n', '1'], ['--n', 'at least 2']),
+    'train-encoder --steps 0': (['train-encoder', '--steps', '0'], ['--steps']),
+    'train-encoder --batch -4': (['train-encoder', '--batch', '-4'], ['--batch']),
+    'train-encoder --lpips-steps -1': (['train-encoder', '--lpips-steps', '-1'], ['--lpips-steps']),
+    'train-gan --steps 0': (['train-gan', '--steps', '0'], ['--steps']),
+    'train-gan --batch -2': (['train-gan', '--batch', '-2'], ['--batch']),
+    'train-gan --eval-n 0': (['train-gan', '--eval-n', '0'], ['--eval-n']),
+    'benchmark --threads 0': (['benchmark', '--threads', '0'], ['--threads']),
+    'benchmark --set steps=0': (['benchmark', '--set', 'steps=0'], ['steps=0']),
+    'benchmark --set Ns=0,16': (['benchmark', '--set', 'Ns=0,16'], ['Ns=(0, 16)']),
+    'benchmark --set test_n=-5': (['benchmark', '--set', 'test_n=-5'], ['test_n=-5']),
+    'benchmark --set drop_frac=1': (['benchmark', '--set', 'drop_frac=1'], ['drop_frac']),
+}
+_OUT_OPT = {'benchmark': '--work'}  # where each subcommand would write
+
+
+@pytest.mark.parametrize('case', list(CARELESS))
+def test_careless_count_is_one_error_line_before_any_work(case, tmp_path, monkeypatch):
+    argv, words = CARELESS[case]
+    monkeypatch.chdir(ROOT)  # gan-quality's checkpoint path is relative to the checkout
+    out = tmp_path/'out'
+    rc, o, e = run(argv + [_OUT_OPT.get(argv[0], '--out'), out])
+    assert_one_error(rc, o, e, *words)
+    assert not out.exists(), f"{case} wrote {sorted(out.rglob('*'))}"
+
+
+@pytest.fixture(scope='module')
+def folder128(tmp_path_factory) -> Path:
+    "A labeled folder of two 128×128 ToyFaces (the shipped generator makes 64×64)."
+    d = tmp_path_factory.mktemp('lab')/'faces128'
+    assert run(['render', '--n', '2', '--size', '128', '--out', d])[0] == 0
+    return d
+
+
+def test_labeled_folder_of_another_size_is_an_error(folder128, tmp_path):
+    rc, o, e = run(['generate', '--labeled', folder128, '--out', tmp_path/'hs', '--n', '2', '--lg-steps', '1'])
+    assert_one_error(rc, o, e, '128×128', '64×64', '--resize')
+    assert not (tmp_path/'hs').exists()
+
+
+def test_benchmark_labeled_folder_of_another_size_is_an_error(folder128, tmp_path):
+    rc, o, e = run(['benchmark', '--labeled', folder128, '--work', tmp_path/'bw', '--out', tmp_path/'b.json'])
+    assert_one_error(rc, o, e, '128×128', '64×64')
+    assert not (tmp_path/'bw').exists()
+
+
+def test_deliberate_resize_is_announced(folder128, tmp_path):
+    rc, o, e = run(['generate', '--labeled', folder128, '--resize', '--out', tmp_path/'hs', '--n', '2',
+                    '--lg-steps', '30', '--ensemble', '1', '--n-labeled', '2', '--device', 'cpu'])
+    assert rc == 0, e
+    notices = [l for l in e.splitlines() if l.startswith('notice:')]
+    assert len(notices) == 1 and '128×128 to 64×64' in notices[0], e
+    assert json.loads((tmp_path/'hs'/'dataset'/'dataset.json').read_text())['n_images'] == 2
+
+
+def test_log_lines_in_a_redirected_command(tmp_path):
+    "A subcommand's stderr redirected to a file: progress bars arrive as lines, no carriage return."
+    r = subprocess.run([sys.executable, '-c', 'import sys; from handsoff_nb.cli import main; sys.exit(main())',
+                        'generate', '--out', str(tmp_path/'hs'), '--n', '4', '--lg-steps', '30', '--ensemble', '1',
+                        '--n-labeled', '2', '--shard-size', '2', '--device', 'cpu'],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT, env={'OMP_NUM_THREADS': '1',
+                       'PATH': '/usr/bin:/bin', 'HOME': str(tmp_path)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert '\r' not in r.stderr
+    lines = r.stderr.splitlines()
+    assert any(l.startswith('label generator: 100%') for l in lines), lines
+    assert max(map(len, lines)) < 200, max(lines, key=len)
+
+
+def test_line_log_keeps_ordinary_text_and_throttles_redraws():
+    buf = io.StringIO()
+    log = LineLog(buf, every=3600)
+    log.write('plain text\n')
+    for i in range(50): log.write(f'\rbar: {2 * i:3d}%|')
+    log.write('\n')
+    log.write('after\n')
+    assert buf.getvalue().splitlines() == ['plain text', 'bar:   0%|', 'bar:  98%|', 'after']
+
+
+def test_shipped_api_from_the_checkout():
+    root = course_root()
+    assert (root/'settings.ini').is_file() and data_samples_dir() == root/'data_samples'
+    assert not in_package(root)  # an editable checkout: nothing is inside an installed package
+    G, w_avg, cfg = shipped_generator()
+    assert not G.training and shipped_labeled()['img'].shape[-1] == G.size == cfg.size
+    assert shipped_path('judge').name == 'judge_unet.pt'
+    with pytest.raises(FileNotFoundError, match='not shipped'): shipped_path('nothing.pt')
+
+
+def test_info_names_the_course_files(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # outside the checkout: the editable install still finds it beside the package
+    rc, o, e = run(['info'])
+    assert rc == 0, e
+    info = json.loads(o)
+    assert info['installed'] is False and Path(info['course']) == ROOT and info['notebooks'] >= 18
+    assert 'toyfaces_labeled' in info['shipped']
