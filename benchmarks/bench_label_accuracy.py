@@ -2,6 +2,8 @@
 
     python benchmarks/bench_label_accuracy.py              # shipped G, encoder, labeled few → results/label_accuracy.json
     python benchmarks/bench_label_accuracy.py --n-labeled 50 --ensemble 10 --lg-steps 4000   # the GPU profile's sizes
+    python benchmarks/bench_label_accuracy.py --refine-steps 100 --tag refine100   # → label_accuracy_refine100.json
+    python benchmarks/bench_label_accuracy.py --n-labeled 50 --lg-steps 0 --tag n50  # steps: the default per-image rule
 
 Protocol: the label generator is trained exactly as `handsoff-nb generate` trains it (the first N shipped
 labeled images, inverted with the encoder, `train_label_generator`). Each of `--n-test` held-out real faces
@@ -10,11 +12,16 @@ label generator labels G(w); the labels are compared with x's exact ToyFaces lab
 - mIoU over the 8 classes (dataset-level confusion, background included) and per-class IoU;
 - keypoint error: mean Euclidean distance in pixels over visible keypoints, and PCK@0.05·size;
 - depth: mean absolute error and AbsRel over pixels with depth > 0 (the ToyFaces scale, wall = 1).
-Because labels are read at G(E(x)), not at x, these numbers combine inversion error and label-generator
+Keypoints are decoded twice from the same heatmaps: with the pair-aware decoder (`pck_005`, the default
+of `decode_keypoints`) and with independent per-channel argmax (`pck_005_independent`, the old decoder).
+`train_fit` scores the label generator on its own N training latents (how well it fits what it learnt
+from); `inversion_fit` is the per-image MSE of G(w) vs the labeled image x, for the first 16 and the
+rest, to see whether images 17..50 are harder to invert. Because labels are read at G(E(x)), not at x, these numbers combine inversion error and label-generator
 error; the `judge_on_reconstruction` row (the real-trained judge segmenter on G(E(x))) and `judge_on_real`
 (the judge on x) separate the two for segmentation.
 """
 import argparse, json, os, platform, time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 import torch
@@ -22,7 +29,10 @@ from handsoff_nb.core import data_samples_dir, CLASSES
 from handsoff_nb.data import SPLITS, render_toyfaces, load_labeled_folder
 from handsoff_nb.stylegan2 import load_generator
 from handsoff_nb.inversion import load_encoder, invert
-from handsoff_nb.label_generator import LGConfig, train_label_generator, predict_labels
+from handsoff_nb.label_generator import (LGConfig, train_label_generator, predict_labels,
+                                         split_heads, decode_keypoints)
+from handsoff_nb.hypercolumns import generate_features
+from handsoff_nb.generate import latents_for, image_seed
 from handsoff_nb.quality import confusion, load_unet, judge_path, predict_masks
 from handsoff_nb.evaluate import pck, seg_metrics, depth_metrics as ev_depth
 
@@ -47,42 +57,86 @@ def seg(pred:torch.Tensor, true:torch.Tensor) -> dict:
     return seg_metrics(confusion(pred, true, len(CLASSES)))
 
 
+@torch.no_grad()
+def heatmaps(G, lg, ws, batch:int=8) -> torch.Tensor:
+    "The ensemble-mean keypoint heatmaps (B,K,H,W) of `G(ws)`."
+    out = []
+    for i in range(0, len(ws), batch):
+        _, feats = generate_features(G, ws[i:i + batch])
+        out.append(split_heads(lg(feats), lg.cfg, dim=2)['kps'].sigmoid().mean(0))
+    return torch.cat(out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--generator', default=str(data_samples_dir()/'toyfaces_g64.pt'))
     ap.add_argument('--encoder', default=str(data_samples_dir()/'toyfaces_e64.pt'))
     ap.add_argument('--labeled', default=str(data_samples_dir()/'toyfaces_labeled'))
     ap.add_argument('--n-labeled', type=int, default=16); ap.add_argument('--ensemble', type=int, default=3)
-    ap.add_argument('--lg-steps', type=int, default=600); ap.add_argument('--n-test', type=int, default=200)
+    ap.add_argument('--lg-steps', type=int, default=600, help='0: `lg_steps_for(N)`, the per-image rule')
+    ap.add_argument('--n-test', type=int, default=200)
+    ap.add_argument('--refine-steps', type=int, default=0, help='per-image refinement of the labeled few')
+    ap.add_argument('--uniform', action='store_true', help='uniform pixel sampling instead of class-balanced')
+    ap.add_argument('--no-prior', action='store_true', help='no class-prior shift (eq. 3a of 06) after balanced sampling')
+    ap.add_argument('--tag', default='', help='write results/label_accuracy_<tag>.json (unless --out)')
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'label_accuracy.json'))
+    ap.add_argument('--out', default=None)
     a = ap.parse_args(argv)
+    a.out = a.out or str(ROOT/'benchmarks'/'results'/f"label_accuracy{'_' + a.tag if a.tag else ''}.json")
     torch.set_num_threads(a.threads)
-    G, _, _ = load_generator(a.generator); G.eval()
+    G, w_avg, _ = load_generator(a.generator); G.eval()
     E = load_encoder(a.encoder)
     lab = load_labeled_folder(a.labeled, size=G.size)
     N = min(a.n_labeled, len(lab['img']))
     t0 = time.time()
-    ws = invert(lab['img'][:N], E, G)
+    ws = invert(lab['img'][:N], E, G, refine_steps=a.refine_steps)
+    t_inv = time.time() - t0
+    with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
+    mse = ((rec - lab['img'][:N]) ** 2).flatten(1).mean(1)  # (N,)
     labels = {k: lab[k][:N] for k in ('mask', 'kps', 'depth')}
+    steps = a.lg_steps
     lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, ensemble_size=a.ensemble),
-                               steps=a.lg_steps, seed=a.seed, progress=True)
+                               steps=steps, seed=a.seed, balanced=not a.uniform,
+                               correct_prior=not a.no_prior, progress=True)
     t_train = time.time() - t0
+    fit = predict_labels(G, lg, ws)
     test = render_toyfaces(SPLITS['test'][:a.n_test], G.size)
     t0 = time.time()
     ws_t = invert(test['img'], E, G)
     pred = predict_labels(G, lg, ws_t)
     t_pred = time.time() - t0
+    kps_indep = decode_keypoints(heatmaps(G, lg, ws_t), pairs=())
+    # eq. (3a) of 06: the class-prior shift at 0, ½ and full strength, on the same label generator
+    shift, by_scale = lg.cfg.prior_shift, {}
+    for sc in ((0., 0.5, 1.) if shift else ()):
+        lg.cfg = replace(lg.cfg, prior_shift=tuple(sc * x for x in shift))
+        m = seg(predict_labels(G, lg, ws_t)['mask'], test['mask'])
+        by_scale[str(sc)] = dict(miou=m['miou'], iou=m['iou'])
+    lg.cfg = replace(lg.cfg, prior_shift=shift)
+    # what a HandsOff dataset is made of: labels of 64 samples of G (psi = 0.7, as `generate`)
+    gws = latents_for(G, [image_seed(0, i) for i in range(64)], w_avg.reshape(1, -1), 0.7)
+    gen = predict_labels(G, lg, gws)
     judge = load_unet(judge_path(), 'cpu')
+    area = lambda m: {c: round((m == i).float().mean().item(), 4) for i, c in enumerate(CLASSES)}
     res = dict(meta=dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), torch=torch.__version__,
                          threads=a.threads, cpu=platform.machine(), generator=a.generator, encoder=a.encoder,
-                         labeled=a.labeled, n_labeled=N, ensemble=a.ensemble, lg_steps=a.lg_steps,
+                         labeled=a.labeled, n_labeled=N, ensemble=a.ensemble, lg_steps=steps,
+                         refine_steps=a.refine_steps, balanced=not a.uniform, prior_shift=list(lg.cfg.prior_shift), invert_seconds=round(t_inv, 1),
                          n_test=a.n_test, test_split="SPLITS['test'][:n_test]", seed=a.seed,
                          train_seconds=round(t_train, 1), label_seconds=round(t_pred, 1),
                          loadavg_1min=os.getloadavg()[0]),
                label_generator={**seg(pred['mask'], test['mask']),
                                 **kp_metrics(pred['kps'], test['kps'], G.size),
-                                **depth_metrics(pred['depth'], test['depth'])},
+                                **depth_metrics(pred['depth'], test['depth']),
+                                'pck_005_independent': pck(kps_indep, test['kps'], G.size, 0.05)},
+               prior_shift_scale=by_scale,
+               train_fit={**seg(fit['mask'], labels['mask']), **kp_metrics(fit['kps'], labels['kps'], G.size)},
+               inversion_fit=dict(mse_first16=mse[:16].mean().item(),
+                                  mse_rest=mse[16:].mean().item() if N > 16 else None,
+                                  judge_miou_on_reconstruction=seg(predict_masks(judge, rec), labels['mask'])['miou']),
+               generated=dict(area_label_generator=area(gen['mask']),
+                              area_judge=area(predict_masks(judge, gen['img'])), area_real_test=area(test['mask']),
+                              agreement_with_judge=seg(gen['mask'], predict_masks(judge, gen['img']))['miou']),
                judge_on_reconstruction=seg(predict_masks(judge, pred['img']), test['mask']),
                judge_on_real=seg(predict_masks(judge, test['img']), test['mask']),
                uncertainty=dict(score_mean=pred['score'].mean().item(),

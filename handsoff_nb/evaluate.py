@@ -22,10 +22,10 @@ from .label_generator import keypoint_heatmaps, decode_keypoints
 
 # %% auto #0
 __all__ = ['KP_SIGMA', 'KP_WEIGHT', 'ORACLE_SEEDS', 'METRICS', 'ABLATIONS', 'seg_metrics', 'pck', 'depth_metrics', 'heldout_set',
-           'flip_permutation', 'hflip', 'random_shift', 'color_jitter', 'augment_batch', 'downstream_loss',
-           'load_backbone', 'train_downstream', 'predict', 'evaluate_model', 'fewshot_data', 'oracle_data',
-           'load_generated', 'corrupt', 'pretrain_backbone', 'Method', 'make_methods', 'summarize', 'run_benchmark',
-           'check_targets', 'results_table', 'show_predictions', 'BenchConfig', 'variant_settings',
+           'flip_permutation', 'hflip', 'random_shift', 'color_jitter', 'augment_batch', 'class_weights',
+           'downstream_loss', 'load_backbone', 'train_downstream', 'predict', 'evaluate_model', 'fewshot_data',
+           'oracle_data', 'load_generated', 'corrupt', 'pretrain_backbone', 'Method', 'make_methods', 'summarize',
+           'run_benchmark', 'check_targets', 'results_table', 'show_predictions', 'BenchConfig', 'variant_settings',
            'make_handsoff_data', 'write_report', 'benchmark', 'results_path']
 
 # %% ../nbs/08_downstream_eval.ipynb #d5adfb6f
@@ -119,9 +119,17 @@ def augment_batch(batch:dict, gen:torch.Generator) -> dict:
 # %% ../nbs/08_downstream_eval.ipynb #e6816218
 KP_SIGMA, KP_WEIGHT = 1.5, 10.0
 
-def downstream_loss(out:dict, batch:dict) -> tuple:
+def class_weights(mask:Tensor, # (N,H,W) the training set's masks
+                  n_classes:int=len(CLASSES), power:float=0.5) -> Tensor:
+    "Eq. (4): α_c ∝ f_c^-power from the pixel frequencies f_c of `mask`, mean 1 over present classes (C,)."
+    f = torch.bincount(mask.flatten(), minlength=n_classes).double()
+    a = torch.where(f > 0, (f / f.sum()).clamp_min(1e-12) ** -power, torch.zeros((), dtype=torch.double))
+    return (a / a[f > 0].mean()).float()
+
+def downstream_loss(out:dict, batch:dict, weight:Tensor|None=None, # (C,) `class_weights`; None: plain CE
+                   ) -> tuple:
     "Eq. (4): `(loss, parts)` for the heads present in both `out` and `batch`."
-    parts = dict(seg=F.cross_entropy(out['logits'], batch['mask']))
+    parts = dict(seg=F.cross_entropy(out['logits'], batch['mask'], weight=weight))
     if 'heatmaps' in out and 'kps' in batch:
         kps = batch['kps'].clone(); kps[..., 2] = (kps[..., 2] >= 0.5).float()
         t = keypoint_heatmaps(kps, out['heatmaps'].shape[-1], KP_SIGMA)  # (B,K,H,W)
@@ -141,13 +149,16 @@ def load_backbone(net:UNet, init) -> int:
 def train_downstream(data:dict,          # training set: `img`, `mask`, `kps`, `depth` (CPU tensors)
                      steps:int=2000, batch:int=32, seed:int=0, augment:bool=True,
                      init=None,          # pretrained `UNet` or state dict for the backbone
-                     width:int=32, levels:int=3, lr:float=2e-3, device=None, progress:bool=False) -> UNet:
+                     width:int=32, levels:int=3, lr:float=2e-3,
+                     class_power:float=0.5, # γ of eq. (4); 0: plain cross-entropy
+                     device=None, progress:bool=False) -> UNet:
     "Train the downstream `UNet` (seg + keypoints + depth) on `data` with a fixed budget."
     device = device or default_device(); set_seed(seed)
     n_kps = data['kps'].shape[1] if 'kps' in data else 0
     net = UNet(len(CLASSES), n_kps, 'depth' in data, width, levels)
     if init is not None: load_backbone(net, init)
     net.to(device).train()
+    wt = class_weights(data['mask'], power=class_power).to(device) if class_power else None
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
     gen, n = torch.Generator().manual_seed(seed), len(data['img'])
@@ -156,7 +167,7 @@ def train_downstream(data:dict,          # training set: `img`, `mask`, `kps`, `
         idx = torch.randint(0, n, (batch,), generator=gen)
         b = {k: data[k][idx] for k in keys}
         if augment: b = augment_batch(b, gen)
-        loss, _ = downstream_loss(net(b['img'].to(device)), to_device(b, device))
+        loss, _ = downstream_loss(net(b['img'].to(device)), to_device(b, device), wt)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
     return net.eval()
 
@@ -290,7 +301,7 @@ def _load_log(log:Path|None) -> dict:
     return {(r['method'], str(r['N']), r['seed']): r for r in runs}
 
 def run_benchmark(methods:dict, Ns=(16, 50), seeds=(0, 1, 2), steps:int=2000, batch:int=32, test_n:int=1000,
-                  size:int=64, width:int=32, levels:int=3, device=None, progress:bool=True,
+                  size:int=64, width:int=32, levels:int=3, class_power:float=0.5, device=None, progress:bool=True,
                   on_model:callable|None=None, # called as on_model(method, N, seed, net) after each training
                   log=None,                    # JSONL of finished runs: appended to, and skipped on a rerun
                  ) -> dict:
@@ -305,14 +316,16 @@ def run_benchmark(methods:dict, Ns=(16, 50), seeds=(0, 1, 2), steps:int=2000, ba
             data = m.data(N)
             for s in [s for n, s in todo if n == N]:
                 t = time.time()
-                net = train_downstream(data, steps, batch, s, init=init, width=width, levels=levels, device=device)
+                net = train_downstream(data, steps, batch, s, init=init, width=width, levels=levels,
+                                       class_power=class_power, device=device)
                 runs.append(dict(method=m.name, N=N, seed=s, n_train=len(data['img']),
                                  metrics=evaluate_model(net, test), seconds=round(time.time() - t, 2)))
                 if log: open(log, 'a').write(json.dumps(runs[-1]) + '\n')
                 if on_model: on_model(m.name, N, s, net)  # e.g. keep some models for a figure
                 if progress: print(f"{m.name:>12} N={N!s:>3} seed={s}: mIoU {runs[-1]['metrics']['miou']:.3f}")
     config = dict(Ns=list(Ns), seeds=list(seeds), steps=steps, batch=batch, test_n=test_n, size=size,
-                  width=width, levels=levels, test_seeds=[SPLITS['test'].start, SPLITS['test'].start + test_n],
+                  width=width, levels=levels, class_power=class_power,
+                  test_seeds=[SPLITS['test'].start, SPLITS['test'].start + test_n],
                   device=str(device or default_device()))
     return dict(config=config, runs=runs, summary=summarize(runs), seconds=round(time.time() - t0, 1))
 
@@ -361,20 +374,23 @@ def results_table(results:dict, method:str='handsoff', N:int=16) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/08_downstream_eval.ipynb #74f832e2
-def show_predictions(nets:dict, # name → trained `UNet`
+def show_predictions(nets:dict, # column title → trained `UNet`
                      test:dict, idx=(0, 1, 2), size:float=1.3):
-    "Truth and each model's predicted mask + keypoints on test images `idx`; returns the figure."
-    idx, cols = list(idx), ['truth'] + list(nets)
+    "Test images `idx` (rows): the image, the truth and each model's mask overlay + keypoints, with a legend."
+    from handsoff_nb.generate import label_legend  # 07's legend: the class colours and keypoint markers
+    idx, cols = list(idx), ['image', 'truth'] + list(nets)
     fig, axs = get_grid(len(idx) * len(cols), len(cols), size)
     preds = {k: predict(n, test['img'][idx]) for k, n in nets.items()}
     for r, i in enumerate(idx):
         for c, name in enumerate(cols):
+            ax = axs[r * len(cols) + c]
+            if name == 'image': show_image(test['img'][i], ax, name if r == 0 else None); continue
             p = dict(mask=test['mask'][i], kps=test['kps'][i]) if name == 'truth' else \
                 {k: v[r] for k, v in preds[name].items()}
-            ax = axs[r * len(cols) + c]
             show_image(overlay(test['img'][i], p['mask']), ax, name if r == 0 else None)
             if 'kps' in p: show_keypoints(torch.cat([p['kps'][:, :2], torch.ones(len(p['kps']), 1)], 1), ax)
-    fig.tight_layout()
+    label_legend(fig, ncol=7)
+    fig.tight_layout(rect=(0, 1.4 / (len(idx) * size + 1.4), 1, 1))  # room for the two-line legend
     return fig
 
 # %% ../nbs/08_downstream_eval.ipynb #1c93e06c
@@ -391,6 +407,7 @@ class BenchConfig:
     batch: int = 32
     width: int = 32
     levels: int = 3
+    class_power: float = 0.5       # γ of eq. (4): class-weighted cross-entropy (0: plain)
     test_n: int = 1000             # held-out real test faces (SPLITS['test'])
     oracle_n: int = 2000           # real labeled faces of the oracle (ORACLE_SEEDS)
     pretrain_steps: int = 2000     # unlabeled pretraining of the transfer backbone
@@ -479,7 +496,7 @@ def _load_kept(f:Path, cfg:BenchConfig) -> UNet:
 
 def _budget_tag(cfg:BenchConfig) -> str:
     "A short name of the downstream budget (what a logged run depends on besides its data)."
-    keys = ('steps', 'batch', 'width', 'levels', 'test_n', 'oracle_n', 'pretrain_steps', 'size')
+    keys = ('steps', 'batch', 'width', 'levels', 'test_n', 'oracle_n', 'pretrain_steps', 'size', 'class_power')
     return hashlib.sha1(json.dumps([getattr(cfg, k) for k in keys]).encode()).hexdigest()[:8]
 
 def _run_info(template:str, Ns) -> dict:
@@ -503,13 +520,15 @@ def benchmark(cfg:BenchConfig, work, out, G, encoders:dict, labeled=None, w_avg:
             torch.save(dict(state=net.state_dict(), n_kps=net.kps.out_channels if net.kps else 0,
                             depth=net.depth is not None), mdir/f'{m}.pt')
     res = run_benchmark(methods, cfg.Ns, cfg.seeds, cfg.steps, cfg.batch, cfg.test_n, cfg.size, cfg.width,
-                        cfg.levels, device, progress, on_model=keep, log=work/f'runs_{_budget_tag(cfg)}.jsonl')
+                        cfg.levels, cfg.class_power, device, progress, on_model=keep,
+                        log=work/f'runs_{_budget_tag(cfg)}.jsonl')
     res['meta'] = dict(date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), profile=profile, command=command,
                        wall_s=time.time() - t0, generate_s=t_gen, device=str(device),
                        threads=torch.get_num_threads(), loadavg=os.getloadavg()[0], python=platform.python_version(),
                        torch=torch.__version__, config=vars(cfg), variants=notes,
                        datasets={k: _run_info(v, cfg.Ns + cfg.ablation_Ns) for k, v in datasets.items()})
-    nets = {m: _load_kept(mdir/f'{m}.pt', cfg) for m in methods if (mdir/f'{m}.pt').exists()}
+    title = lambda m: m if not methods[m].uses_n else f"{m} N={cfg.Ns[0]}"
+    nets = {title(m): _load_kept(mdir/f'{m}.pt', cfg) for m in methods if (mdir/f'{m}.pt').exists()}
     res['markdown'] = write_report(res, out, cfg, nets)
     return res
 

@@ -8,11 +8,16 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/generate.html.md"""
 from __future__ import annotations
 import json, os, shutil, time
 from pathlib import Path
+import numpy as np
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 import torch
 from torch import Tensor
 from torch.utils.data import IterableDataset, get_worker_info
 from tqdm import tqdm
-from .core import assert_shape
+from .core import (CLASSES, KEYPOINTS, PALETTE, assert_shape, get_grid, show_image, show_keypoints,
+                             show_mask, show_depth, overlay)
 from .stylegan2 import Generator, truncate, safe_load, CheckpointError
 from .data import save_labeled_folder, load_labeled_folder
 from .train_gan import atomic_save
@@ -21,9 +26,10 @@ from .label_generator import (LGConfig, LabelGenerator, train_label_generator, p
                                          entropy, uncertainty_score)
 
 # %% auto #0
-__all__ = ['image_seed', 'z_for', 'latents_for', 'SegmenterLabeler', 'keep_mask', 'shard_name', 'shard_indices', 'write_shard',
-           'shard_done', 'work_part', 'write_index', 'generate_dataset', 'LabeledStream', 'save_label_generator',
-           'load_label_generator', 'LGLabeler', 'handsoff_dataset']
+__all__ = ['PREVIEW_COLS', 'image_seed', 'z_for', 'latents_for', 'SegmenterLabeler', 'keep_mask', 'shard_name', 'shard_indices',
+           'write_shard', 'shard_done', 'work_part', 'write_index', 'generate_dataset', 'LabeledStream',
+           'save_label_generator', 'load_label_generator', 'LGLabeler', 'handsoff_dataset', 'label_legend',
+           'show_preview', 'save_preview']
 
 # %% ../nbs/07_generate.ipynb #9cecc7ee
 def image_seed(seed:int, index:int) -> int:
@@ -233,3 +239,40 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
     info = dict(n_labeled=N, label_generator=f.name)
     return generate_dataset(G, LGLabeler(G, lg), out/'dataset', n, w_avg=w_avg, seed=seed, progress=progress,
                             info=info, **gen_kwargs)
+
+# %% ../nbs/07_generate.ipynb #30e7d2dc
+def label_legend(fig, classes=CLASSES, palette=PALETTE, kps=KEYPOINTS, ncol:int|None=None, fontsize:float=7):
+    "A legend of the class colours (and keypoint markers, as `show_keypoints` colours them) below `fig`."
+    h = [Patch(facecolor=palette[i] / 255, edgecolor='grey', lw=0.5, label=c) for i, c in enumerate(classes)]
+    cols = plt.cm.tab10(np.arange(len(kps or ())) % 10)
+    h += [Line2D([], [], ls='', marker='o', ms=5, mfc=cols[i], mec='white', label=k) for i, k in enumerate(kps or ())]
+    return fig.legend(handles=h, loc='lower center', ncol=ncol or len(h), fontsize=fontsize, frameon=False,
+                      handlelength=1, columnspacing=0.8, handletextpad=0.4)
+
+PREVIEW_COLS = ('image + keypoints', 'mask on image', 'mask', 'depth')
+
+def show_preview(batch:dict, # labeled batch: `img` (B,3,H,W), `mask` (B,H,W); optional `kps`, `depth`
+                 n:int=8, groups:int=2, size:float=1.3):
+    "Rows of (image + keypoints, overlay, mask, depth), `groups` side by side, titled, with a legend."
+    n, cols = min(n, len(batch['img'])), [c for c in PREVIEW_COLS if c != 'depth' or 'depth' in batch]
+    per, C = -(-n // groups), len(cols) * groups
+    fig, axs = get_grid(per * C, C, size)
+    for i in range(n):
+        r, g = i % per, i // per
+        ax = axs[r * C + g * len(cols):][:len(cols)]
+        show_image(batch['img'][i], ax[0])
+        if 'kps' in batch: show_keypoints(batch['kps'][i], ax[0], size=14)
+        show_image(overlay(batch['img'][i], batch['mask'][i], alpha=0.45), ax[1])
+        show_mask(batch['mask'][i], ax[2])
+        if 'depth' in batch: show_depth(batch['depth'][i], ax[3])
+        if r == 0:
+            for a, t in zip(ax, cols): a.set_title(t, fontsize=7)
+    label_legend(fig, ncol=7)
+    fig.tight_layout(rect=(0, 1.4 / (per * size + 1.4), 1, 1))  # room for the two-line legend
+    return fig
+
+def save_preview(batch:dict, path, n:int=8, dpi:int=80) -> Path:
+    "`show_preview` of the first `n` items of `batch`, written to the PNG `path`."
+    fig = show_preview(batch, n)
+    fig.savefig(path, dpi=dpi); plt.close(fig)
+    return Path(path)

@@ -6,21 +6,22 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/label_generator.html.md"""
 
 # %% ../nbs/06_label_generator.ipynb #fe22d1b8
 from __future__ import annotations
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, replace
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from tqdm.auto import trange
-from .core import assert_shape, load_profile
+from .core import KEYPOINTS, assert_shape, load_profile
 from .stylegan2 import Generator
 from .inversion import frozen, step_generator
 from .hypercolumns import (feature_channels, generate_features, FactorisedProjection,
                                       sample_pixels, take_pixels, project_at)
 
 # %% auto #0
-__all__ = ['LGConfig', 'LabelGenerator', 'make_label_generator', 'split_heads', 'pixel_xy', 'keypoint_targets',
-           'keypoint_heatmaps', 'pixel_targets', 'lg_loss', 'lg_step', 'train_label_generator', 'entropy',
-           'ensemble_mi', 'uncertainty_score', 'decode_keypoints', 'predict_labels']
+__all__ = ['KP_PAIRS', 'LGConfig', 'LabelGenerator', 'make_label_generator', 'split_heads', 'pixel_xy', 'keypoint_targets',
+           'keypoint_heatmaps', 'pixel_targets', 'lg_loss', 'lg_step', 'prior_shift', 'train_label_generator',
+           'entropy', 'ensemble_mi', 'uncertainty_score', 'left_right_pairs', 'heat_peaks', 'window_mean', 'pair_peaks',
+           'decode_keypoints', 'predict_labels']
 
 # %% ../nbs/06_label_generator.ipynb #b7b30faa
 @dataclass
@@ -34,9 +35,11 @@ class LGConfig:
     ensemble_size: int = 3     # M, MLPs in the ensemble (the paper: 10)
     hidden: tuple = (128, 32)  # hidden widths h1, h2 (official faces config: 256, 32)
     kp_sigma: float = 1.5      # std, in pixels at `size`, of the Gaussian keypoint heatmaps
+    prior_shift: tuple = ()    # log p(c) − log q(c) added to the class logits (eq. 3a); (): none
 
     def __post_init__(self):
         self.channels, self.hidden = tuple(map(int, self.channels)), tuple(map(int, self.hidden))
+        self.prior_shift = tuple(map(float, self.prior_shift))
         if not self.channels or self.n_out == 0 or len(self.hidden) < 1:
             raise ValueError(f"LGConfig needs channels, a head and a hidden layer: {self}")
 
@@ -154,6 +157,16 @@ def lg_step(G:Generator, lg:LabelGenerator, ws:Tensor, labels:dict, opt, gen:tor
     opt.step()
     return parts
 
+# %% ../nbs/06_label_generator.ipynb #16195138
+def prior_shift(mask:Tensor, # (N,H,W) the labeled masks
+                n_classes:int) -> Tensor:
+    "Eq. (3a): log p(c) − log q(c) (C,), true class frequency over the balanced sampler's (0 if absent)."
+    counts = torch.stack([torch.bincount(m, minlength=n_classes) for m in mask.flatten(1).cpu()]).float()
+    p = counts.sum(0) / counts.sum()
+    present = (counts > 0).float()                         # (N,C)
+    q = (present / present.sum(1, keepdim=True)).mean(0)   # eq. (3) of `05`, averaged over images
+    return torch.where((p > 0) & (q > 0), p.log() - q.log(), torch.zeros(()))
+
 # %% ../nbs/06_label_generator.ipynb #e8bc0839
 def train_label_generator(G:Generator,
                           ws:Tensor,    # (N,n_latent,style_dim), latents of the labeled images
@@ -161,11 +174,14 @@ def train_label_generator(G:Generator,
                           cfg:LGConfig|None=None, # default: `LGConfig.for_generator(G, labels)`
                           steps:int|None=None,    # default: the course profile's `lg_steps`
                           batch_size:int=4, n_pixels:int=1024, lr:float=1e-3,
-                          balanced:bool=True, seed:int=0, progress:bool=False) -> LabelGenerator:
+                          balanced:bool=True, correct_prior:bool=True, # eq. (3a) after balanced sampling
+                          seed:int=0, progress:bool=False) -> LabelGenerator:
     "Train a `LabelGenerator` on `(ws, labels)`, regenerating `G`'s features each step; `G` frozen."
     cfg = cfg or LGConfig.for_generator(G, labels)
     steps = load_profile().lg_steps if steps is None else steps
     _check_labels(ws, labels, cfg)
+    if balanced and correct_prior and cfg.n_classes:
+        cfg = replace(cfg, prior_shift=tuple(prior_shift(labels['mask'], cfg.n_classes).tolist()))
     labels = {k: v.to(ws.device) for k, v in labels.items() if k in ('mask', 'kps', 'depth')}
     lg = make_label_generator(cfg, seed, ws.device).train()
     opt = torch.optim.Adam(lg.parameters(), lr=lr)
@@ -192,18 +208,59 @@ def uncertainty_score(unc:Tensor, # (B,H,W)
     return unc.flatten(1).topk(k, dim=1).values.mean(1)
 
 # %% ../nbs/06_label_generator.ipynb #d0f7ef00
-def decode_keypoints(heat:Tensor, # (B,K,H,W) heatmaps in [0,1]
-                     radius:int=2) -> Tensor:
-    "Eq. (6): heatmaps → keypoints (B,K,3): (x, y) in pixels and the peak value as confidence."
-    B, K, H, W = heat.shape
+def left_right_pairs(names=KEYPOINTS) -> tuple:
+    "`(i, j)` for each `left…`/`right…` pair in `names`; `i` is the image-left keypoint."
+    rt = lambda n: n.replace('left', 'right')
+    return tuple((i, names.index(rt(n))) for i, n in enumerate(names) if 'left' in n and rt(n) in names)
+
+KP_PAIRS = left_right_pairs()
+
+def heat_peaks(heat:Tensor, # (B,K,H,W)
+               k:int=4, radius:int=2) -> tuple:
+    "The `k` highest local maxima of each heatmap → values (B,K,k), flat pixel indices (B,K,k)."
+    is_max = heat == F.max_pool2d(heat, 2 * radius + 1, 1, radius)  # non-maximum suppression
+    return (heat * is_max).flatten(2).topk(k, dim=2)
+
+def window_mean(heat:Tensor, # (B,K,H,W)
+                arg:Tensor,  # (B,K) flat index of each peak p*
+                radius:int=2) -> Tensor:
+    "Eq. (6): the heat-weighted mean position in the window around each peak → (B,K,2)."
+    W = heat.shape[-1]
     flat = heat.flatten(2)
-    peak, arg = flat.max(2)  # (B,K)
-    xy = pixel_xy(torch.arange(H * W, device=heat.device)[None], W)[0]  # (H*W,2)
-    p_star = xy[arg]  # (B,K,2)
-    near = ((xy[None, None] - p_star[:, :, None]).abs() <= radius).all(-1)  # (B,K,H*W)
+    xy = pixel_xy(torch.arange(flat.shape[-1], device=heat.device)[None], W)[0]  # (H*W,2)
+    near = ((xy[None, None] - xy[arg][:, :, None]).abs() <= radius).all(-1)  # (B,K,H*W)
     wt = flat * near
-    xy_hat = (wt[..., None] * xy).sum(2) / wt.sum(2, keepdim=True).clamp_min(1e-12)
-    return torch.cat([xy_hat, peak[..., None]], -1)
+    return (wt[..., None] * xy).sum(2) / wt.sum(2, keepdim=True).clamp_min(1e-12)
+
+# %% ../nbs/06_label_generator.ipynb #67ad5048
+def pair_peaks(heat:Tensor, # (B,K,H,W)
+               i:int, j:int, k:int=4, radius:int=2, min_sep:float=2., min_rel:float=0.5) -> tuple:
+    "Eq. (7): peaks `(a, b)` (B,) of keypoints `i` (left) and `j` (right), and whether any pair was valid."
+    W = heat.shape[-1]
+    cand = heat_peaks(heat[:, [i, j]], k, radius)[1].flatten(1)  # (B,2k) both channels' peaks
+    xy = pixel_xy(cand, W)                                          # (B,2k,2)
+    ti, tj = (heat[:, c].flatten(1).gather(1, cand) for c in (i, j))
+    real = lambda t, c: t >= min_rel * heat[:, c].flatten(1).amax(1, keepdim=True)  # a mode, not a flank
+    score = ti[:, :, None] + tj[:, None, :]                         # (B,2k,2k): a for i, b for j
+    ok = ((xy[:, :, None] - xy[:, None]).norm(dim=-1) >= min_sep) & (xy[:, :, None, 0] < xy[:, None, :, 0])
+    ok &= real(ti, i)[:, :, None] & real(tj, j)[:, None, :]
+    best = score.masked_fill(~ok, float('-inf')).flatten(1).argmax(1)  # (B,)
+    a, b = cand.gather(1, (best // cand.shape[1])[:, None]), cand.gather(1, (best % cand.shape[1])[:, None])
+    return a[:, 0], b[:, 0], ok.flatten(1).any(1)
+
+def decode_keypoints(heat:Tensor,      # (B,K,H,W) heatmaps in [0,1]
+                     radius:int=2,
+                     pairs:tuple|None=None, # mirror pairs (i, j); None: `KP_PAIRS` if K = 5, else ()
+                     min_sep:float=2., k:int=4) -> Tensor:
+    "Eqs. (6)–(7): heatmaps → keypoints (B,K,3): (x, y) in pixels and the peak value as confidence."
+    K = heat.shape[1]
+    pairs = (KP_PAIRS if K == len(KEYPOINTS) else ()) if pairs is None else pairs
+    arg = heat.flatten(2).argmax(2)  # (B,K) each channel's own peak
+    for i, j in pairs:
+        a, b, valid = pair_peaks(heat, i, j, k, radius, min_sep)
+        arg[:, i], arg[:, j] = torch.where(valid, a, arg[:, i]), torch.where(valid, b, arg[:, j])
+    conf = heat.flatten(2).gather(2, arg[..., None])  # (B,K,1)
+    return torch.cat([window_mean(heat, arg, radius), conf], -1)
 
 # %% ../nbs/06_label_generator.ipynb #7c9b0eca
 @torch.no_grad()
@@ -211,7 +268,8 @@ def _predict_batch(G:Generator, lg:LabelGenerator, ws:Tensor) -> dict:
     img, feats = generate_features(G, ws)
     h, out = split_heads(lg(feats), lg.cfg, dim=2), {'img': img.clamp(-1, 1)}  # (M,B,*,H,W)
     if 'seg' in h:
-        probs = h['seg'].softmax(2)
+        shift = torch.tensor(lg.cfg.prior_shift or [0.] * lg.cfg.n_classes, device=ws.device)
+        probs = (h['seg'] + shift[:, None, None]).softmax(2)  # eq. (3a)
         out['mask'], out['unc'] = probs.mean(0).argmax(1), ensemble_mi(probs)
         out['score'] = uncertainty_score(out['unc'])
     if 'kps' in h: out['kps'] = decode_keypoints(h['kps'].sigmoid().mean(0))

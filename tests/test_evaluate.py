@@ -8,7 +8,7 @@ from handsoff_nb.label_generator import keypoint_heatmaps
 from handsoff_nb.evaluate import (seg_metrics, pck, depth_metrics, flip_permutation, hflip, random_shift,
                                   color_jitter, augment_batch, downstream_loss, train_downstream, evaluate_model,
                                   load_backbone, load_generated, summarize, check_targets, results_table,
-                                  ORACLE_SEEDS)
+                                  ORACLE_SEEDS, class_weights, show_predictions, BenchConfig, _budget_tag)
 from handsoff_nb.quality import UNet
 
 
@@ -202,3 +202,35 @@ def test_summary_and_targets():
     assert not t['AbsRel ≤ oracle / 0.85']['met']          # .27 > .2/.85 = .235
     md = results_table(dict(summary=s))
     assert '| handsoff | 16 | 0.730 ± 0.028 |' in md and '**no**' in md
+
+
+# --- class weights (eq. 4) ---------------------------------------------------------------------------
+
+def test_class_weights_hand_computed():
+    m = torch.zeros(1, 4, 4, dtype=torch.long); m[0, 0, 0] = 1  # f = (15/16, 1/16, 0)
+    w = class_weights(m, 3, power=0.5)
+    a = torch.tensor([(15 / 16) ** -0.5, (1 / 16) ** -0.5])
+    torch.testing.assert_close(w, torch.cat([a / a.mean(), torch.zeros(1)]))
+    torch.testing.assert_close(class_weights(m, 3, power=0.), torch.tensor([1., 1., 0.]))
+
+
+def test_weighted_loss_counts_rare_pixels_more():
+    m = torch.zeros(1, 4, 4, dtype=torch.long); m[0, 0, 0] = 1
+    logits = torch.zeros(1, 2, 4, 4); logits[:, 0] = 2.  # right on class 0, wrong on the class-1 pixel
+    plain, _ = downstream_loss({'logits': logits}, {'mask': m})
+    weighted, _ = downstream_loss({'logits': logits}, {'mask': m}, class_weights(m, 2))
+    assert weighted > plain  # the one wrong pixel of the rare class weighs more
+
+
+def test_budget_tag_changes_with_the_class_weights():
+    a, b = BenchConfig.cpu(), BenchConfig.cpu()
+    b.class_power = 0.
+    assert _budget_tag(a) != _budget_tag(b)
+
+
+def test_prediction_figure_has_titles_and_a_legend():
+    test = render_toyfaces(range(2), 32)
+    net = UNet(len(CLASSES), len(KEYPOINTS), True, width=8, levels=2).eval()
+    fig = show_predictions({'model A': net}, test, idx=(0, 1))
+    assert [a.get_title() for a in fig.axes[:3]] == ['image', 'truth', 'model A']
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(CLASSES) + list(KEYPOINTS)

@@ -2,7 +2,8 @@
 import hashlib, json, os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import pytest, torch
-from handsoff_nb.generate import generate_dataset, keep_mask, latents_for, image_seed, shard_done, work_part
+from handsoff_nb.generate import (generate_dataset, keep_mask, latents_for, image_seed, shard_done, work_part,
+                                  save_preview, show_preview, PREVIEW_COLS)
 
 SCRIPT = textwrap.dedent('''
     import sys, time, torch
@@ -77,3 +78,17 @@ def test_keep_mask_and_work_part():
     with pytest.raises(ValueError): keep_mask(s, 1.)
     assert work_part(3, 2) == (3, 2)
     with pytest.raises(ValueError, match='shard index'): work_part(2, 5)
+
+
+def test_preview_has_column_titles_a_legend_and_overlays(tmp_path):
+    from handsoff_nb.core import CLASSES, KEYPOINTS, overlay
+    from handsoff_nb.data import render_toyfaces
+    b = render_toyfaces(range(3), 32)
+    fig = show_preview(b, n=3)
+    assert [a.get_title() for a in fig.axes[:4]] == list(PREVIEW_COLS)  # the first group's titles
+    assert [a.get_title() for a in fig.axes[4:8]] == list(PREVIEW_COLS)  # and the second's
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(CLASSES) + list(KEYPOINTS)
+    shown = fig.axes[1].get_images()[0].get_array()
+    assert (shown == overlay(b['img'][0], b['mask'][0], alpha=0.45)).all()  # column 2: the mask over the image
+    f = save_preview({k: v for k, v in b.items() if k != 'depth'}, tmp_path/'p.png', n=2)
+    assert f.exists() and f.stat().st_size > 1000

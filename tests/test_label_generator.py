@@ -117,6 +117,73 @@ def test_decode_keypoints_recovers_subpixel_positions():
     assert (dec[..., 2] > 0.75).all() and (dec[..., 2] <= 1).all()
 
 
+def _eyes_and_mouth():
+    return torch.tensor([[[20., 30., 1.], [40., 30., 1.], [30., 40., 1.], [24., 50., 1.], [36., 50., 1.]]])
+
+
+def test_decode_keypoints_bimodal_channels_give_one_mode_each():
+    "Both eye channels light up at both eyes (as a per-pixel MLP's do): independent argmax collapses them."
+    kps = _eyes_and_mouth()
+    t = keypoint_heatmaps(kps, 64, 1.5)
+    h = t.clone()
+    h[:, 0] = h[:, 1] = torch.maximum(t[:, 0], t[:, 1])          # equal modes: the tie goes to the first
+    h[:, 3] = torch.maximum(t[:, 3], 0.9 * t[:, 4])               # the left channel prefers the left corner
+    h[:, 4] = torch.maximum(t[:, 3], 0.8 * t[:, 4])               # the right channel prefers the LEFT corner
+    old = decode_keypoints(h, pairs=())                           # the decoder before issue 12
+    assert (old[0, 0, :2] - old[0, 1, :2]).norm() < 1e-3          # left and right eye on one point
+    assert (old[0, 3, :2] - old[0, 4, :2]).norm() < 1e-3          # and both mouth corners
+    new = decode_keypoints(h)
+    torch.testing.assert_close(new[..., :2], kps[..., :2], atol=1e-3, rtol=0)
+    assert (new[0, [0, 1, 3, 4], 2] >= 0.8 - 1e-6).all()          # confidence: the heat at the chosen mode
+
+
+def test_decode_keypoints_never_returns_the_midpoint_of_two_modes():
+    "Two well separated modes in ONE channel: the answer is one of them, never the point between."
+    kps = torch.tensor([[[20., 30., 1.], [40., 30., 1.]]])
+    t = keypoint_heatmaps(kps, 64, 1.5)
+    h = torch.maximum(t[:, :1], t[:, 1:])  # (1,1,64,64) bimodal
+    xy = decode_keypoints(h)[0, 0, :2]
+    assert min((xy - kps[0, 0, :2]).norm(), (xy - kps[0, 1, :2]).norm()) < 1e-3
+    assert (xy - torch.tensor([30., 30.])).norm() > 9
+
+
+def test_decode_keypoints_single_mode_pair_keeps_the_channel_peaks():
+    "A pair whose channels share ONE mode (no second mode ≥ min_rel): no flank or zero pixel is invented."
+    t = keypoint_heatmaps(torch.tensor([[[30., 30., 1.], [30., 30., 1.], [30., 40., 1.], [24., 50., 1.],
+                                         [36., 50., 1.]]]), 64, 1.5)
+    out = decode_keypoints(t)
+    torch.testing.assert_close(out[0, 0, :2], torch.tensor([30., 30.]), atol=1e-3, rtol=0)
+    torch.testing.assert_close(out[0, 1, :2], torch.tensor([30., 30.]), atol=1e-3, rtol=0)
+
+
+def test_left_right_pairs_and_peaks():
+    assert left_right_pairs() == KP_PAIRS == ((0, 1), (3, 4))
+    assert left_right_pairs(('nose', 'left_ear', 'right_ear')) == ((1, 2),)
+    h = torch.zeros(1, 1, 9, 9); h[0, 0, 2, 2] = 1.; h[0, 0, 2, 3] = .9; h[0, 0, 7, 7] = .5
+    vals, idx = heat_peaks(h, k=2, radius=1)
+    assert vals.tolist() == [[[1., .5]]] and idx.tolist() == [[[2 * 9 + 2, 7 * 9 + 7]]]  # (2,3) suppressed
+
+
+def test_prior_shift_is_log_true_over_sampled_frequency():
+    m = torch.zeros(2, 4, 4, dtype=torch.long); m[0, 0, :2] = 1; m[1, 0, 0] = 2
+    p = torch.tensor([29., 2., 1.]) / 32
+    q = torch.tensor([(1 / 2 + 1 / 2) / 2, 1 / 4, 1 / 4])
+    torch.testing.assert_close(prior_shift(m, 4), torch.cat([(p / q).log(), torch.zeros(1)]))
+
+
+def test_balanced_training_stores_the_prior_shift_and_prediction_uses_it(G, data, cfg):
+    ws, labels = data
+    lg = train_label_generator(G, ws, labels, cfg, steps=2, n_pixels=64, seed=0)
+    torch.testing.assert_close(torch.tensor(lg.cfg.prior_shift), prior_shift(labels['mask'], cfg.n_classes))
+    assert cfg.prior_shift == ()  # the caller's config is not changed
+    assert train_label_generator(G, ws, labels, cfg, steps=1, n_pixels=64, balanced=False).cfg.prior_shift == ()
+    a = predict_labels(G, lg, ws)
+    from dataclasses import replace
+    lg.cfg = replace(lg.cfg, prior_shift=tuple(100. if c == 1 else 0. for c in range(cfg.n_classes)))
+    assert (predict_labels(G, lg, ws)['mask'] == 1).all()  # a huge shift towards class 1 wins everywhere
+    assert not (a['mask'] == 1).all()
+
+
 def test_loss_parts_and_member_sum(cfg):
     out = torch.zeros(2, 3, 10, cfg.n_out)
     tgt = {'mask': torch.zeros(3, 10, dtype=torch.long), 'kps': torch.zeros(3, 10, 5),
