@@ -29,7 +29,7 @@ from handsoff_nb.core import data_samples_dir, CLASSES
 from handsoff_nb.data import SPLITS, render_toyfaces, load_labeled_folder
 from handsoff_nb.stylegan2 import load_generator
 from handsoff_nb.inversion import load_encoder, invert
-from handsoff_nb.label_generator import (LGConfig, train_label_generator, predict_labels,
+from handsoff_nb.label_generator import (LGConfig, train_label_generator, predict_labels, prior_shift,
                                          split_heads, decode_keypoints)
 from handsoff_nb.hypercolumns import generate_features
 from handsoff_nb.generate import latents_for, image_seed
@@ -77,7 +77,7 @@ def main(argv=None):
     ap.add_argument('--n-test', type=int, default=200)
     ap.add_argument('--refine-steps', type=int, default=0, help='per-image refinement of the labeled few')
     ap.add_argument('--uniform', action='store_true', help='uniform pixel sampling instead of class-balanced')
-    ap.add_argument('--no-prior', action='store_true', help='no class-prior shift (eq. 3a of 06) after balanced sampling')
+    ap.add_argument('--prior-strength', type=float, default=0.5, help='β of eq. (3a) of 06 (0: no class-prior shift)')
     ap.add_argument('--tag', default='', help='write results/label_accuracy_<tag>.json (unless --out)')
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--out', default=None)
@@ -97,7 +97,7 @@ def main(argv=None):
     steps = a.lg_steps
     lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, ensemble_size=a.ensemble),
                                steps=steps, seed=a.seed, balanced=not a.uniform,
-                               correct_prior=not a.no_prior, progress=True)
+                               prior_strength=a.prior_strength, progress=True)
     t_train = time.time() - t0
     fit = predict_labels(G, lg, ws)
     test = render_toyfaces(SPLITS['test'][:a.n_test], G.size)
@@ -106,10 +106,11 @@ def main(argv=None):
     pred = predict_labels(G, lg, ws_t)
     t_pred = time.time() - t0
     kps_indep = decode_keypoints(heatmaps(G, lg, ws_t), pairs=())
-    # eq. (3a) of 06: the class-prior shift at 0, ½ and full strength, on the same label generator
+    # eq. (3a) of 06: the class-prior shift at β = 0, ½ and 1, on the same label generator
     shift, by_scale = lg.cfg.prior_shift, {}
-    for sc in ((0., 0.5, 1.) if shift else ()):
-        lg.cfg = replace(lg.cfg, prior_shift=tuple(sc * x for x in shift))
+    full = prior_shift(labels['mask'], lg.cfg.n_classes)
+    for sc in ((0., 0.5, 1.) if not a.uniform else ()):
+        lg.cfg = replace(lg.cfg, prior_shift=tuple((sc * full).tolist()))
         m = seg(predict_labels(G, lg, ws_t)['mask'], test['mask'])
         by_scale[str(sc)] = dict(miou=m['miou'], iou=m['iou'])
     lg.cfg = replace(lg.cfg, prior_shift=shift)
@@ -121,7 +122,8 @@ def main(argv=None):
     res = dict(meta=dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), torch=torch.__version__,
                          threads=a.threads, cpu=platform.machine(), generator=a.generator, encoder=a.encoder,
                          labeled=a.labeled, n_labeled=N, ensemble=a.ensemble, lg_steps=steps,
-                         refine_steps=a.refine_steps, balanced=not a.uniform, prior_shift=list(lg.cfg.prior_shift), invert_seconds=round(t_inv, 1),
+                         refine_steps=a.refine_steps, balanced=not a.uniform, prior_strength=a.prior_strength,
+                         prior_shift=list(lg.cfg.prior_shift), invert_seconds=round(t_inv, 1),
                          n_test=a.n_test, test_split="SPLITS['test'][:n_test]", seed=a.seed,
                          train_seconds=round(t_train, 1), label_seconds=round(t_pred, 1),
                          loadavg_1min=os.getloadavg()[0]),

@@ -394,7 +394,7 @@ def show_predictions(nets:dict, # column title → trained `UNet`
     return fig
 
 # %% ../nbs/08_downstream_eval.ipynb #1c93e06c
-ABLATIONS = ('no-lpips', 'refine', 'ens1', 'no-filter')
+ABLATIONS = ('no-lpips', 'no-refine', 'ens1', 'no-filter')
 
 @dataclass
 class BenchConfig:
@@ -413,10 +413,10 @@ class BenchConfig:
     pretrain_steps: int = 2000     # unlabeled pretraining of the transfer backbone
     size: int = 64
     n_generate: int = 2000         # images kept in each HandsOff dataset
-    lg_steps: int = 4000           # label generator: steps and ensemble size
+    lg_steps: int = 4000           # label generator: steps for N ≤ 16 (more for larger N, eq. 3b of 06)
     ensemble_size: int = 10
     drop_frac: float = 0.1         # most uncertain fraction dropped
-    refine_steps: int = 100        # the `refine` ablation
+    refine_steps: int = 100        # per-image refinement of the labeled few (0 in `no-refine`)
     ablations: tuple = ABLATIONS
 
     @classmethod
@@ -424,15 +424,16 @@ class BenchConfig:
                                width=8, levels=2, test_n=64, oracle_n=128, pretrain_steps=20, n_generate=32,
                                lg_steps=20, ensemble_size=2, drop_frac=0.125, refine_steps=5)
     @classmethod
-    def cpu(cls): return cls(ablation_seeds=(0,), ablation_Ns=(16, 50), steps=1000, batch=16, width=16, test_n=500,
+    def cpu(cls): return cls(ablation_seeds=(0,), ablation_Ns=(16, 50), steps=1500, batch=16, width=16, test_n=500,
                              pretrain_steps=300, lg_steps=600, ensemble_size=3)
     @classmethod
     def full(cls): return cls()
 
 def variant_settings(name:str, cfg:BenchConfig) -> dict:
     "`handsoff_dataset` settings of HandsOff variant `name` (`handsoff` or one of `ABLATIONS`)."
-    base = dict(encoder='tuned', ensemble_size=cfg.ensemble_size, refine_steps=0, drop_frac=cfg.drop_frac)
-    change = {'handsoff': {}, 'no-lpips': dict(encoder='regression'), 'refine': dict(refine_steps=cfg.refine_steps),
+    base = dict(encoder='tuned', ensemble_size=cfg.ensemble_size, refine_steps=cfg.refine_steps,
+                drop_frac=cfg.drop_frac)
+    change = {'handsoff': {}, 'no-lpips': dict(encoder='regression'), 'no-refine': dict(refine_steps=0),
               'ens1': dict(ensemble_size=1), 'no-filter': dict(drop_frac=0.)}
     if name not in change: raise ValueError(f"unknown HandsOff variant {name!r}; choose from {list(change)}")
     return {**base, **change[name]}

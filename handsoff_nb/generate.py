@@ -16,14 +16,14 @@ import torch
 from torch import Tensor
 from torch.utils.data import IterableDataset, get_worker_info
 from tqdm import tqdm
-from .core import (CLASSES, KEYPOINTS, PALETTE, assert_shape, get_grid, show_image, show_keypoints,
+from .core import (CLASSES, KEYPOINTS, PALETTE, assert_shape, load_profile, get_grid, show_image, show_keypoints,
                              show_mask, show_depth, overlay)
 from .stylegan2 import Generator, truncate, safe_load, CheckpointError
 from .data import save_labeled_folder, load_labeled_folder
 from .train_gan import atomic_save
 from .inversion import invert
 from .label_generator import (LGConfig, LabelGenerator, train_label_generator, predict_labels,
-                                         entropy, uncertainty_score)
+                                         entropy, uncertainty_score, lg_steps_for)
 
 # %% auto #0
 __all__ = ['PREVIEW_COLS', 'image_seed', 'z_for', 'latents_for', 'SegmenterLabeler', 'keep_mask', 'shard_name', 'shard_indices',
@@ -217,25 +217,36 @@ class LGLabeler:
         return predict_labels(self.G, self.lg, ws, self.batch_size)
 
 # %% ../nbs/07_generate.ipynb #fe035836
+def _check_lg(f:Path, want:dict):
+    "Refuse to reuse the label generator `f` if it was trained with other settings than `want`."
+    extra = safe_load(f, 'cpu').get('extra', {})
+    old = {k: extra.get(k) for k in want}
+    if old != want: raise ValueError(f"{f} was trained with {old}, asked for {want}; "
+                                     "use another output folder or delete the file")
+
 def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its dict; E: an `Encoder`
                      out, n:int,              # output folder; images to generate
                      n_labeled:int|None=None, # use the first N labeled images (default: all, at most 50)
-                     lg_steps:int|None=None, ensemble_size:int|None=None, refine_steps:int=0,
+                     lg_steps:int|None=None,  # steps for up to 16 images; more images get more (`lg_steps_for`)
+                     ensemble_size:int|None=None,
+                     refine_steps:int=100,    # per-image refinement of the labeled few (0: the encoder's answer)
                      w_avg:Tensor|None=None, seed:int=0, progress:bool=True, **gen_kwargs) -> dict:
     "Labeled folder → inverted latents → label generator → `n` generated labeled images in `out/dataset`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     lab = load_labeled_folder(labeled, size=G.size) if not isinstance(labeled, dict) else labeled
     N = min(len(lab['img']), n_labeled or 50)
-    f = out/'label_generator.pt'
-    if f.exists(): lg = load_label_generator(f, next(G.parameters()).device)
+    steps = lg_steps_for(N, load_profile().lg_steps if lg_steps is None else lg_steps)  # eq. (3b) of 06
+    f, want = out/'label_generator.pt', dict(n_labeled=N, steps=steps, refine_steps=refine_steps)
+    if f.exists():
+        _check_lg(f, want)
+        lg = load_label_generator(f, next(G.parameters()).device)
     else:
         ws = invert(lab['img'][:N], E, G, refine_steps=refine_steps, progress=progress)
         labels = {k: lab[k][:N].to(ws.device) for k in ('mask', 'kps', 'depth') if k in lab}
         kw = {} if ensemble_size is None else dict(ensemble_size=ensemble_size)
-        lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, **kw), steps=lg_steps,
+        lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, **kw), steps=steps,
                                    seed=seed, progress=progress)
-        save_label_generator(lg, f, extra=dict(n_labeled=N, steps=len(lg.history), refine_steps=refine_steps,
-                                               names=list(lab.get('names', []))[:N]))
+        save_label_generator(lg, f, extra=dict(want, names=list(lab.get('names', []))[:N]))
     info = dict(n_labeled=N, label_generator=f.name)
     return generate_dataset(G, LGLabeler(G, lg), out/'dataset', n, w_avg=w_avg, seed=seed, progress=progress,
                             info=info, **gen_kwargs)

@@ -6,6 +6,7 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/label_generator.html.md"""
 
 # %% ../nbs/06_label_generator.ipynb #fe22d1b8
 from __future__ import annotations
+import math
 from dataclasses import dataclass, asdict, replace
 import torch
 import torch.nn.functional as F
@@ -20,8 +21,8 @@ from .hypercolumns import (feature_channels, generate_features, FactorisedProjec
 # %% auto #0
 __all__ = ['KP_PAIRS', 'LGConfig', 'LabelGenerator', 'make_label_generator', 'split_heads', 'pixel_xy', 'keypoint_targets',
            'keypoint_heatmaps', 'pixel_targets', 'lg_loss', 'lg_step', 'prior_shift', 'train_label_generator',
-           'entropy', 'ensemble_mi', 'uncertainty_score', 'left_right_pairs', 'heat_peaks', 'window_mean', 'pair_peaks',
-           'decode_keypoints', 'predict_labels']
+           'lg_steps_for', 'entropy', 'ensemble_mi', 'uncertainty_score', 'left_right_pairs', 'heat_peaks',
+           'window_mean', 'pair_peaks', 'decode_keypoints', 'predict_labels']
 
 # %% ../nbs/06_label_generator.ipynb #b7b30faa
 @dataclass
@@ -174,14 +175,16 @@ def train_label_generator(G:Generator,
                           cfg:LGConfig|None=None, # default: `LGConfig.for_generator(G, labels)`
                           steps:int|None=None,    # default: the course profile's `lg_steps`
                           batch_size:int=4, n_pixels:int=1024, lr:float=1e-3,
-                          balanced:bool=True, correct_prior:bool=True, # eq. (3a) after balanced sampling
+                          balanced:bool=True,
+                          prior_strength:float=0.5, # β of eq. (3a) after balanced sampling (0: none)
                           seed:int=0, progress:bool=False) -> LabelGenerator:
     "Train a `LabelGenerator` on `(ws, labels)`, regenerating `G`'s features each step; `G` frozen."
     cfg = cfg or LGConfig.for_generator(G, labels)
     steps = load_profile().lg_steps if steps is None else steps
     _check_labels(ws, labels, cfg)
-    if balanced and correct_prior and cfg.n_classes:
-        cfg = replace(cfg, prior_shift=tuple(prior_shift(labels['mask'], cfg.n_classes).tolist()))
+    if balanced and prior_strength and cfg.n_classes:
+        shift = prior_strength * prior_shift(labels['mask'], cfg.n_classes)
+        cfg = replace(cfg, prior_shift=tuple(shift.tolist()))
     labels = {k: v.to(ws.device) for k, v in labels.items() if k in ('mask', 'kps', 'depth')}
     lg = make_label_generator(cfg, seed, ws.device).train()
     opt = torch.optim.Adam(lg.parameters(), lr=lr)
@@ -190,6 +193,11 @@ def train_label_generator(G:Generator,
             gen = step_generator(seed, t)
             lg.history.append(lg_step(G, lg, ws, labels, opt, gen, batch_size, n_pixels, balanced))
     return lg.eval()
+
+# %% ../nbs/06_label_generator.ipynb #ee1f8bd4
+def lg_steps_for(n_labeled:int, steps:int, ref:int=16) -> int:
+    "Eq. (3b): label-generator steps for `n_labeled` images, `steps` being the budget for `ref` images."
+    return max(steps, math.ceil(steps * n_labeled / ref))
 
 # %% ../nbs/06_label_generator.ipynb #7906dda7
 def entropy(p:Tensor, dim:int) -> Tensor:

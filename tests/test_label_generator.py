@@ -174,7 +174,11 @@ def test_prior_shift_is_log_true_over_sampled_frequency():
 def test_balanced_training_stores_the_prior_shift_and_prediction_uses_it(G, data, cfg):
     ws, labels = data
     lg = train_label_generator(G, ws, labels, cfg, steps=2, n_pixels=64, seed=0)
-    torch.testing.assert_close(torch.tensor(lg.cfg.prior_shift), prior_shift(labels['mask'], cfg.n_classes))
+    full = prior_shift(labels['mask'], cfg.n_classes)
+    torch.testing.assert_close(torch.tensor(lg.cfg.prior_shift), 0.5 * full)  # β = 0.5 by default
+    lg1 = train_label_generator(G, ws, labels, cfg, steps=1, n_pixels=64, prior_strength=1.)
+    torch.testing.assert_close(torch.tensor(lg1.cfg.prior_shift), full)
+    assert train_label_generator(G, ws, labels, cfg, steps=1, n_pixels=64, prior_strength=0.).cfg.prior_shift == ()
     assert cfg.prior_shift == ()  # the caller's config is not changed
     assert train_label_generator(G, ws, labels, cfg, steps=1, n_pixels=64, balanced=False).cfg.prior_shift == ()
     a = predict_labels(G, lg, ws)
