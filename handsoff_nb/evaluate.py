@@ -515,14 +515,16 @@ def benchmark(cfg:BenchConfig, work, out, G, encoders:dict, labeled=None, w_avg:
                            device)
     for k in cfg.ablations:
         if k in methods: methods[k].seeds, methods[k].Ns = cfg.ablation_seeds, cfg.ablation_Ns
-    mdir = work/f'models_{_budget_tag(cfg)}'; mdir.mkdir(parents=True, exist_ok=True)
+    from handsoff_nb.generate import fingerprint
+    tag = f"{_budget_tag(cfg)}_{fingerprint(G, *encoders.values())}"  # budget + the models the datasets came from
+    mdir = work/f'models_{tag}'; mdir.mkdir(parents=True, exist_ok=True)
     def keep(m, N, s, net):
         if s == cfg.seeds[0] and N in (cfg.Ns[0], 'all'):
             torch.save(dict(state=net.state_dict(), n_kps=net.kps.out_channels if net.kps else 0,
                             depth=net.depth is not None), mdir/f'{m}.pt')
     res = run_benchmark(methods, cfg.Ns, cfg.seeds, cfg.steps, cfg.batch, cfg.test_n, cfg.size, cfg.width,
                         cfg.levels, cfg.class_power, device, progress, on_model=keep,
-                        log=work/f'runs_{_budget_tag(cfg)}.jsonl')
+                        log=work/f'runs_{tag}.jsonl')
     res['meta'] = dict(date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), profile=profile, command=command,
                        wall_s=time.time() - t0, generate_s=t_gen, device=str(device),
                        threads=torch.get_num_threads(), loadavg=os.getloadavg()[0], python=platform.python_version(),

@@ -6,7 +6,7 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/generate.html.md"""
 
 # %% ../nbs/07_generate.ipynb #be482958
 from __future__ import annotations
-import json, os, shutil, time
+import hashlib, json, os, shutil, time
 from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
@@ -28,8 +28,8 @@ from .label_generator import (LGConfig, LabelGenerator, train_label_generator, p
 # %% auto #0
 __all__ = ['PREVIEW_COLS', 'image_seed', 'z_for', 'latents_for', 'SegmenterLabeler', 'keep_mask', 'shard_name', 'shard_indices',
            'write_shard', 'shard_done', 'work_part', 'write_index', 'generate_dataset', 'LabeledStream',
-           'save_label_generator', 'load_label_generator', 'LGLabeler', 'handsoff_dataset', 'label_legend',
-           'show_preview', 'save_preview']
+           'save_label_generator', 'load_label_generator', 'LGLabeler', 'fingerprint', 'handsoff_dataset',
+           'label_legend', 'show_preview', 'save_preview']
 
 # %% ../nbs/07_generate.ipynb #9cecc7ee
 def image_seed(seed:int, index:int) -> int:
@@ -217,6 +217,14 @@ class LGLabeler:
         return predict_labels(self.G, self.lg, ws, self.batch_size)
 
 # %% ../nbs/07_generate.ipynb #fe035836
+def fingerprint(*modules) -> str:
+    "A short hash of the modules' weights: which generator and encoder a dataset was made with."
+    h = hashlib.sha1()
+    for m in modules:
+        for k, v in (m.state_dict().items() if m is not None else ()):
+            h.update(k.encode()); h.update(v.detach().float().cpu().flatten()[:4096].numpy().tobytes())
+    return h.hexdigest()[:12]
+
 def _check_lg(f:Path, want:dict):
     "Refuse to reuse the label generator `f` if it was trained with other settings than `want`."
     extra = safe_load(f, 'cpu').get('extra', {})
@@ -236,7 +244,8 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
     lab = load_labeled_folder(labeled, size=G.size) if not isinstance(labeled, dict) else labeled
     N = min(len(lab['img']), n_labeled or 50)
     steps = lg_steps_for(N, load_profile().lg_steps if lg_steps is None else lg_steps)  # eq. (3b) of 06
-    f, want = out/'label_generator.pt', dict(n_labeled=N, steps=steps, refine_steps=refine_steps)
+    want = dict(n_labeled=N, steps=steps, refine_steps=refine_steps, models=fingerprint(G, E))
+    f = out/'label_generator.pt'
     if f.exists():
         _check_lg(f, want)
         lg = load_label_generator(f, next(G.parameters()).device)
@@ -247,7 +256,7 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
         lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, **kw), steps=steps,
                                    seed=seed, progress=progress)
         save_label_generator(lg, f, extra=dict(want, names=list(lab.get('names', []))[:N]))
-    info = dict(n_labeled=N, label_generator=f.name)
+    info = dict(n_labeled=N, label_generator=f.name, models=want['models'])
     return generate_dataset(G, LGLabeler(G, lg), out/'dataset', n, w_avg=w_avg, seed=seed, progress=progress,
                             info=info, **gen_kwargs)
 

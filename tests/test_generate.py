@@ -3,7 +3,7 @@ import hashlib, json, os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import pytest, torch
 from handsoff_nb.generate import (generate_dataset, keep_mask, latents_for, image_seed, shard_done, work_part,
-                                  save_preview, show_preview, PREVIEW_COLS)
+                                  save_preview, show_preview, PREVIEW_COLS, fingerprint)
 
 SCRIPT = textwrap.dedent('''
     import sys, time, torch
@@ -92,3 +92,12 @@ def test_preview_has_column_titles_a_legend_and_overlays(tmp_path):
     assert (shown == overlay(b['img'][0], b['mask'][0], alpha=0.45)).all()  # column 2: the mask over the image
     f = save_preview({k: v for k, v in b.items() if k != 'depth'}, tmp_path/'p.png', n=2)
     assert f.exists() and f.stat().st_size > 1000
+
+
+def test_fingerprint_tells_models_apart():
+    from handsoff_nb.stylegan2 import GenConfig, make_generator
+    torch.manual_seed(0); a = make_generator(GenConfig.tiny())
+    torch.manual_seed(0); b = make_generator(GenConfig.tiny())
+    assert fingerprint(a) == fingerprint(b) and fingerprint(a, None) == fingerprint(a)
+    with torch.no_grad(): next(b.parameters()).add_(1e-3)
+    assert fingerprint(a) != fingerprint(b)
