@@ -63,7 +63,12 @@ mkdir -p "$work/run"; cd "$work/run"
 export PATH="$work/venv/bin:$PATH" HANDSOFF_PROFILE=test
 unset VIRTUAL_ENV PYTHONPATH
 timed info handsoff-nb info
-grep -q '"installed": true' "$work/info.log" || { cat "$work/info.log"; echo "info: not the installed copy"; exit 1; }
+python - "$work/info.log" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print('   info:', {k: d[k] for k in ('version', 'installed', 'course', 'threads', 'omp_wait_policy', 'notebooks')})
+assert d['installed'], "info: not the installed copy"
+EOF
 timed demo handsoff-nb demo --out demo --n 32 --n-generate 16
 for f in labeled_few.png generated.png gan_samples.png gan_quality.json part_areas.png handsoff/dataset/dataset.json; do
   [ -f "demo/$f" ] || { echo "demo did not write $f"; exit 1; }
