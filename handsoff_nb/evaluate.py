@@ -377,7 +377,7 @@ def results_table(results:dict, method:str='handsoff', N:int=16) -> str:
 def show_predictions(nets:dict, # column title → trained `UNet`
                      test:dict, idx=(0, 1, 2), size:float=1.3):
     "Test images `idx` (rows): the image, the truth and each model's mask overlay + keypoints, with a legend."
-    from handsoff_nb.generate import label_legend  # 07's legend: the class colours and keypoint markers
+    from handsoff_nb.generate import label_legend, legend_room  # 07's legend: class colours, keypoint markers
     idx, cols = list(idx), ['image', 'truth'] + list(nets)
     fig, axs = get_grid(len(idx) * len(cols), len(cols), size)
     preds = {k: predict(n, test['img'][idx]) for k, n in nets.items()}
@@ -389,8 +389,8 @@ def show_predictions(nets:dict, # column title → trained `UNet`
                 {k: v[r] for k, v in preds[name].items()}
             show_image(overlay(test['img'][i], p['mask']), ax, name if r == 0 else None)
             if 'kps' in p: show_keypoints(torch.cat([p['kps'][:, :2], torch.ones(len(p['kps']), 1)], 1), ax)
+    legend_room(fig)
     label_legend(fig, ncol=7)
-    fig.tight_layout(rect=(0, 1.4 / (len(idx) * size + 1.4), 1, 1))  # room for the two-line legend
     return fig
 
 # %% ../nbs/08_downstream_eval.ipynb #1c93e06c

@@ -29,7 +29,7 @@ from .label_generator import (LGConfig, LabelGenerator, train_label_generator, p
 __all__ = ['PREVIEW_COLS', 'image_seed', 'z_for', 'latents_for', 'SegmenterLabeler', 'keep_mask', 'shard_name', 'shard_indices',
            'write_shard', 'shard_done', 'work_part', 'write_index', 'generate_dataset', 'LabeledStream',
            'save_label_generator', 'load_label_generator', 'LGLabeler', 'fingerprint', 'handsoff_dataset',
-           'label_legend', 'show_preview', 'save_preview']
+           'label_legend', 'legend_room', 'show_preview', 'save_preview']
 
 # %% ../nbs/07_generate.ipynb #9cecc7ee
 def image_seed(seed:int, index:int) -> int:
@@ -269,6 +269,12 @@ def label_legend(fig, classes=CLASSES, palette=PALETTE, kps=KEYPOINTS, ncol:int|
     return fig.legend(handles=h, loc='lower center', ncol=ncol or len(h), fontsize=fontsize, frameon=False,
                       handlelength=1, columnspacing=0.8, handletextpad=0.4)
 
+def legend_room(fig, inches:float=0.45):
+    "Grow `fig` by `inches` at the bottom and lay the axes out above that strip (for `label_legend`)."
+    w, h = fig.get_size_inches()
+    fig.set_size_inches(w, h + inches)
+    fig.tight_layout(rect=(0, inches / (h + inches), 1, 1))
+
 PREVIEW_COLS = ('image + keypoints', 'mask on image', 'mask', 'depth')
 
 def show_preview(batch:dict, # labeled batch: `img` (B,3,H,W), `mask` (B,H,W); optional `kps`, `depth`
@@ -287,8 +293,8 @@ def show_preview(batch:dict, # labeled batch: `img` (B,3,H,W), `mask` (B,H,W); o
         if 'depth' in batch: show_depth(batch['depth'][i], ax[3])
         if r == 0:
             for a, t in zip(ax, cols): a.set_title(t, fontsize=7)
+    legend_room(fig)
     label_legend(fig, ncol=7)
-    fig.tight_layout(rect=(0, 1.4 / (per * size + 1.4), 1, 1))  # room for the two-line legend
     return fig
 
 def save_preview(batch:dict, path, n:int=8, dpi:int=80) -> Path:
