@@ -1,9 +1,11 @@
 """Label accuracy of the HandsOff label generator on held-out real ToyFaces, through inversion (issue 5).
 
     python benchmarks/bench_label_accuracy.py              # shipped G, encoder, labeled few → results/label_accuracy.json
-    python benchmarks/bench_label_accuracy.py --n-labeled 50 --ensemble 10 --lg-steps 4000   # the GPU profile's sizes
-    python benchmarks/bench_label_accuracy.py --refine-steps 100 --tag refine100   # → label_accuracy_refine100.json
-    python benchmarks/bench_label_accuracy.py --n-labeled 50 --lg-steps 0 --tag n50  # steps: the default per-image rule
+    python benchmarks/bench_label_accuracy.py --n-labeled 50 --tag n50   # → label_accuracy_n50.json (1,875 steps)
+    python benchmarks/bench_label_accuracy.py --refine-steps 0 --lg-steps 600 --tag old   # the defaults before issue 12
+
+Defaults are those of `handsoff_dataset` (07): 100 steps of per-image refinement of the labeled few, label-generator
+steps 600 for up to 16 images and more for more (`lg_steps_for`), class-prior shift β = 0.5 (`--prior-strength`).
 
 Protocol: the label generator is trained exactly as `handsoff-nb generate` trains it (the first N shipped
 labeled images, inverted with the encoder, `train_label_generator`). Each of `--n-test` held-out real faces
@@ -16,8 +18,10 @@ Keypoints are decoded twice from the same heatmaps: with the pair-aware decoder 
 of `decode_keypoints`) and with independent per-channel argmax (`pck_005_independent`, the old decoder).
 `train_fit` scores the label generator on its own N training latents (how well it fits what it learnt
 from); `inversion_fit` is the per-image MSE of G(w) vs the labeled image x, for the first 16 and the
-rest, to see whether images 17..50 are harder to invert. Because labels are read at G(E(x)), not at x, these numbers combine inversion error and label-generator
-error; the `judge_on_reconstruction` row (the real-trained judge segmenter on G(E(x))) and `judge_on_real`
+rest, to see whether images 17..50 are harder to invert. `prior_shift_scale` gives the test mIoU of the
+same label generator with the class-prior shift (eq. 3a of 06) at β = 0, 0.5 and 1; `generated` the class
+areas of its labels on 64 samples of G next to the judge's and the real test faces'. Because labels are
+read at G(E(x)), not at x, these numbers combine inversion error and label-generator error; the `judge_on_reconstruction` row (the real-trained judge segmenter on G(E(x))) and `judge_on_real`
 (the judge on x) separate the two for segmentation.
 """
 import argparse, json, os, platform, time
@@ -29,7 +33,7 @@ from handsoff_nb.core import data_samples_dir, CLASSES
 from handsoff_nb.data import SPLITS, render_toyfaces, load_labeled_folder
 from handsoff_nb.stylegan2 import load_generator
 from handsoff_nb.inversion import load_encoder, invert
-from handsoff_nb.label_generator import (LGConfig, train_label_generator, predict_labels, prior_shift,
+from handsoff_nb.label_generator import (LGConfig, train_label_generator, predict_labels, prior_shift, lg_steps_for,
                                          split_heads, decode_keypoints)
 from handsoff_nb.hypercolumns import generate_features
 from handsoff_nb.generate import latents_for, image_seed
@@ -73,9 +77,10 @@ def main(argv=None):
     ap.add_argument('--encoder', default=str(data_samples_dir()/'toyfaces_e64.pt'))
     ap.add_argument('--labeled', default=str(data_samples_dir()/'toyfaces_labeled'))
     ap.add_argument('--n-labeled', type=int, default=16); ap.add_argument('--ensemble', type=int, default=3)
-    ap.add_argument('--lg-steps', type=int, default=600, help='0: `lg_steps_for(N)`, the per-image rule')
+    ap.add_argument('--lg-steps', type=int, default=None,
+                    help='label-generator steps (default: as `handsoff_dataset`, lg_steps_for(N, 600))')
     ap.add_argument('--n-test', type=int, default=200)
-    ap.add_argument('--refine-steps', type=int, default=0, help='per-image refinement of the labeled few')
+    ap.add_argument('--refine-steps', type=int, default=100, help='per-image refinement of the labeled few (0: none)')
     ap.add_argument('--uniform', action='store_true', help='uniform pixel sampling instead of class-balanced')
     ap.add_argument('--prior-strength', type=float, default=0.5, help='β of eq. (3a) of 06 (0: no class-prior shift)')
     ap.add_argument('--tag', default='', help='write results/label_accuracy_<tag>.json (unless --out)')
@@ -94,7 +99,7 @@ def main(argv=None):
     with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
     mse = ((rec - lab['img'][:N]) ** 2).flatten(1).mean(1)  # (N,)
     labels = {k: lab[k][:N] for k in ('mask', 'kps', 'depth')}
-    steps = a.lg_steps
+    steps = lg_steps_for(N, 600) if a.lg_steps is None else a.lg_steps
     lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, ensemble_size=a.ensemble),
                                steps=steps, seed=a.seed, balanced=not a.uniform,
                                prior_strength=a.prior_strength, progress=True)
