@@ -35,6 +35,17 @@ _COUNTS = {  # subcommand → {argument: its smallest sensible value}; None (not
     'benchmark': dict(threads=1),
 }
 
+def _has_lpips() -> bool:
+    "Is the `lpips` package installed (without importing it)?"
+    import importlib.util
+    return importlib.util.find_spec('lpips') is not None
+
+def _need_lpips(what:str):
+    "A one-line error, before any work, when `what` needs `lpips` and it is not installed."
+    if not _has_lpips():
+        raise ValueError(f"{what} needs the lpips package: pip install lpips (with the CPU torch 2.13.0, "
+                         "pip install torchvision==0.28.0 first), or see the README")
+
 def check_args(a) -> str|None:
     "The first careless count in the parsed arguments `a`, as an error message; None when all make sense."
     for k, lo in _COUNTS.get(a.cmd, {}).items():
@@ -161,6 +172,8 @@ def cmd_train_encoder(a) -> Path:
     from handsoff_nb.inversion import train_encoder, tune_encoder_lpips, save_encoder
     from handsoff_nb.perceptual import make_lpips
     p = load_profile(a.profile)
+    cap = p.lpips_steps if a.lpips_steps is None else a.lpips_steps
+    if cap > 0: _need_lpips('LPIPS tuning (--lpips-steps 0 skips it)')
     ckpt = a.ckpt or shipped_path('generator')
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg, _ = load_generator(ckpt)
@@ -171,7 +184,6 @@ def cmd_train_encoder(a) -> Path:
     save_encoder(E, out/'encoder.pt', extra=dict(stage='regression', steps=run['step'], generator=str(ckpt),
                                                  seconds=round(run['seconds'], 1), seed=a.seed))
     print(f"regression: {run['step']} steps, {run['seconds']:.0f}s → {out/'encoder.pt'}")
-    cap = p.lpips_steps if a.lpips_steps is None else a.lpips_steps
     if cap > 0:
         model, info = make_lpips(device=dev)
         E, run2 = tune_encoder_lpips(E, G, model, steps=cap, out_dir=out/'lpips', seed=a.seed)
@@ -212,6 +224,7 @@ def _labeled_for(path, size:int, resize:bool=False) -> dict:
 def cmd_generate(a) -> dict:
     "HandsOff on a generator, an encoder and a labeled folder → a labeled dataset in `a.out/dataset`."
     from handsoff_nb.generate import handsoff_dataset
+    if a.refine_steps: _need_lpips('--refine-steps')
     p = load_profile(a.profile)
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg = _load_models(a, dev)
@@ -294,6 +307,7 @@ def cmd_benchmark(a) -> dict:
     cfg = getattr(BenchConfig, a.level)()
     keys = _override(cfg, a.set)
     _check_bench(cfg, keys)
+    if cfg.refine_steps: _need_lpips(f"the benchmark's refinement (refine_steps={cfg.refine_steps}; --set refine_steps=0 skips it)")
     if a.threads or a.level == 'quick': torch.set_num_threads(a.threads or 1)  # tiny convs: 1 thread is faster
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg = _load_models(a, dev)

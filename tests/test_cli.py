@@ -140,3 +140,15 @@ def test_info_names_the_course_files(monkeypatch, tmp_path):
     info = json.loads(o)
     assert info['installed'] is False and Path(info['course']) == ROOT and info['notebooks'] >= 18
     assert 'toyfaces_labeled' in info['shipped']
+
+
+@pytest.mark.parametrize('argv', [['train-encoder', '--steps', '2'], ['generate', '--refine-steps', '5', '--n', '2'],
+                                  ['benchmark']], ids=lambda a: ' '.join(a))
+def test_missing_lpips_is_one_error_line_before_any_work(argv, tmp_path, monkeypatch):
+    "Without the optional `lpips` package (a plain wheel install), steps that need it stop before any work."
+    import handsoff_nb.cli
+    monkeypatch.setattr(handsoff_nb.cli, '_has_lpips', lambda: False)
+    out = tmp_path/'out'
+    rc, o, e = run(argv + [_OUT_OPT.get(argv[0], '--out'), out])
+    assert_one_error(rc, o, e, 'lpips')
+    assert not out.exists()
