@@ -152,3 +152,13 @@ def test_missing_lpips_is_one_error_line_before_any_work(argv, tmp_path, monkeyp
     rc, o, e = run(argv + [_OUT_OPT.get(argv[0], '--out'), out])
     assert_one_error(rc, o, e, 'lpips')
     assert not out.exists()
+
+
+@pytest.mark.parametrize('given,expected', [(None, 'PASSIVE'), ('ACTIVE', 'ACTIVE')])
+def test_command_sets_the_openmp_wait_policy_unless_given(given, expected, tmp_path):
+    "The console script lets idle OpenMP threads sleep (a busy core must not stall every op); a user's choice stays."
+    env = {'PATH': '/usr/bin:/bin', 'HOME': str(tmp_path), 'OMP_NUM_THREADS': '1', **({'OMP_WAIT_POLICY': given} if given else {})}
+    r = subprocess.run([sys.executable, '-c', 'import sys; from handsoff_nb.cli import main; sys.exit(main())', 'info'],
+                       capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)['omp_wait_policy'] == expected
