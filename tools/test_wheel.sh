@@ -29,6 +29,7 @@ timed() {  # timed LABEL CMD...: run CMD, print its wall time, keep its output i
 step "build"
 rm -rf build  # setuptools' staging folder: stale files there would end up in the wheel
 timed build "$PY" -m pip wheel --no-deps --no-build-isolation -w "$work/dist" .
+rm -rf build
 wheel=$(ls "$work"/dist/handsoff_nb-*.whl)
 "$PY" - "$wheel" <<'EOF'
 import sys, zipfile
