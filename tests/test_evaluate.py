@@ -191,15 +191,18 @@ def test_summary_and_targets():
     mk = lambda m, n, s, v: dict(method=m, N=n, seed=s, metrics=dict(
         miou=v, pck=v, absrel=1 - v, rmse=1 - v, iou={c: v for c in CLASSES}))
     runs = [mk('oracle', 'all', 0, .8), mk('oracle', 'all', 1, .8), mk('few-shot', 16, 0, .5),
-            mk('handsoff', 16, 0, .71), mk('handsoff', 16, 1, .75)]
+            mk('handsoff', 16, 0, .71), mk('handsoff', 16, 1, .75), mk('handsoff', 50, 0, .6)]
     s = summarize(runs)
     assert s['handsoff']['16']['miou'][0] == pytest.approx(.73)
     assert s['handsoff']['16']['miou'][1] == pytest.approx(0.028284, abs=1e-5)  # sample std
     t = {x['target']: x for x in check_targets(s)}
-    assert t['mIoU ≥ 0.90 × oracle']['met'] and t['mIoU ≥ 0.90 × oracle']['margin'] == pytest.approx(.01)
-    assert t['mIoU ≥ few-shot + 0.10']['met']
-    assert t['PCK ≥ 0.85 × oracle']['met']  # .73 ≥ .68
-    assert not t['AbsRel ≤ oracle / 0.85']['met']          # .27 > .2/.85 = .235
+    assert t['mIoU ≥ few-shot + 0.05']['met'] and t['mIoU ≥ few-shot + 0.05']['margin'] == pytest.approx(.18)
+    assert t['goal: mIoU ≥ 0.90 × oracle']['met'] and t['goal: mIoU ≥ 0.90 × oracle']['margin'] == pytest.approx(.01)
+    assert t['PCK ≥ 0.8 × few-shot']['met']                # .73 ≥ .4
+    assert t['AbsRel ≤ 1.25 × few-shot']['met']            # .27 ≤ 1.25 × .5
+    assert t['eye IoU ≥ 0.5']['met'] and t['mouth IoU ≥ 0.5']['margin'] == pytest.approx(.23)
+    assert not t['mIoU at N = 50 ≥ at N = 16']['met']       # .6 < .73
+    assert 'mIoU at N = 50 ≥ at N = 16' not in {x['target'] for x in check_targets(s, N2=64)}  # no such runs
     md = results_table(dict(summary=s))
     assert '| handsoff | 16 | 0.730 ± 0.028 |' in md and '**no**' in md
 
