@@ -334,7 +334,7 @@ def _get(s:dict, m:str, n:str, k:str):
     return (s.get(m, {}).get(n, {}).get(k) or [None])[0]
 
 def check_targets(summary:dict, method:str='handsoff', N:int=16, N2:int=50) -> list:
-    "The issue's targets for `method` at `N` (and `N2` vs `N`): dicts of target, value, threshold, met, margin."
+    "Issue 12's targets for `method` at `N` (and `N2`): dicts of target, value, threshold, met, margin."
     n, out = str(N), []
     def add(name, value, thr, higher=True):
         if value is None or thr is None: return
@@ -345,8 +345,8 @@ def check_targets(summary:dict, method:str='handsoff', N:int=16, N2:int=50) -> l
     add('mIoU ≥ few-shot + 0.05', get('miou'), fs('miou') and fs('miou') + 0.05)
     add('PCK ≥ 0.8 × few-shot', get('pck'), fs('pck') and 0.8 * fs('pck'))
     add('AbsRel ≤ 1.25 × few-shot', get('absrel'), fs('absrel') and 1.25 * fs('absrel'), False)
-    for c in ('eye', 'nose', 'mouth'):
-        add(f'{c} IoU ≥ 0.5', ((summary.get(method, {}).get(n, {}).get('iou') or {}).get(c) or [None])[0], 0.5)
+    iou = summary.get(method, {}).get(n, {}).get('iou') or {}
+    for c in ('eye', 'nose', 'mouth'): add(f'{c} IoU ≥ 0.5', (iou.get(c) or [None])[0], 0.5)
     add('goal: mIoU ≥ few-shot + 0.10', get('miou'), fs('miou') and fs('miou') + 0.1)
     add('goal: mIoU ≥ 0.90 × oracle', get('miou'), o('miou') and 0.9 * o('miou'))
     add(f'mIoU at N = {N2} ≥ at N = {N}', get('miou', nn=str(N2)), get('miou'))
@@ -381,7 +381,7 @@ def results_table(results:dict, method:str='handsoff', N:int=16) -> str:
 def show_predictions(nets:dict, # column title → trained `UNet`
                      test:dict, idx=(0, 1, 2), size:float=1.3):
     "Test images `idx` (rows): the image, the truth and each model's mask overlay + keypoints, with a legend."
-    from handsoff_nb.generate import label_legend, legend_room  # 07's legend: class colours, keypoint markers
+    from handsoff_nb.generate import label_legend, legend_room  # 07's legend and its strip
     idx, cols = list(idx), ['image', 'truth'] + list(nets)
     fig, axs = get_grid(len(idx) * len(cols), len(cols), size)
     preds = {k: predict(n, test['img'][idx]) for k, n in nets.items()}

@@ -235,9 +235,9 @@ def _check_lg(f:Path, want:dict):
 def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its dict; E: an `Encoder`
                      out, n:int,              # output folder; images to generate
                      n_labeled:int|None=None, # use the first N labeled images (default: all, at most 50)
-                     lg_steps:int|None=None,  # steps for up to 16 images; more images get more (`lg_steps_for`)
+                     lg_steps:int|None=None,  # steps for ≤ 16 images; more for more (`lg_steps_for`)
                      ensemble_size:int|None=None,
-                     refine_steps:int=100,    # per-image refinement of the labeled few (0: the encoder's answer)
+                     refine_steps:int=100,    # per-image refinement of the labeled few (0: none)
                      w_avg:Tensor|None=None, seed:int=0, progress:bool=True, **gen_kwargs) -> dict:
     "Labeled folder → inverted latents → label generator → `n` generated labeled images in `out/dataset`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -261,26 +261,30 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
                             info=info, **gen_kwargs)
 
 # %% ../nbs/07_generate.ipynb #30e7d2dc
-def label_legend(fig, classes=CLASSES, palette=PALETTE, kps=KEYPOINTS, ncol:int|None=None, fontsize:float=7):
-    "A legend of the class colours (and keypoint markers, as `show_keypoints` colours them) below `fig`."
-    h = [Patch(facecolor=palette[i] / 255, edgecolor='grey', lw=0.5, label=c) for i, c in enumerate(classes)]
+def label_legend(fig, classes=CLASSES, palette=PALETTE, kps=KEYPOINTS, ncol:int|None=None,
+                 fontsize:float=7):
+    "A legend below `fig`: class colours and keypoint markers (coloured as by `show_keypoints`)."
+    h = [Patch(facecolor=palette[i] / 255, edgecolor='grey', lw=0.5, label=c)
+         for i, c in enumerate(classes)]
     cols = plt.cm.tab10(np.arange(len(kps or ())) % 10)
-    h += [Line2D([], [], ls='', marker='o', ms=5, mfc=cols[i], mec='white', label=k) for i, k in enumerate(kps or ())]
-    return fig.legend(handles=h, loc='lower center', ncol=ncol or len(h), fontsize=fontsize, frameon=False,
-                      handlelength=1, columnspacing=0.8, handletextpad=0.4)
+    h += [Line2D([], [], ls='', marker='o', ms=5, mfc=cols[i], mec='white', label=k)
+          for i, k in enumerate(kps or ())]
+    return fig.legend(handles=h, loc='lower center', ncol=ncol or len(h), fontsize=fontsize,
+                      frameon=False, handlelength=1, columnspacing=0.8, handletextpad=0.4)
 
 def legend_room(fig, inches:float=0.45):
-    "Grow `fig` by `inches` at the bottom and lay the axes out above that strip (for `label_legend`)."
+    "Grow `fig` by `inches` at the bottom and lay the axes out above that strip (`label_legend`)."
     w, h = fig.get_size_inches()
     fig.set_size_inches(w, h + inches)
     fig.tight_layout(rect=(0, inches / (h + inches), 1, 1))
 
 PREVIEW_COLS = ('image + keypoints', 'mask on image', 'mask', 'depth')
 
-def show_preview(batch:dict, # labeled batch: `img` (B,3,H,W), `mask` (B,H,W); optional `kps`, `depth`
+def show_preview(batch:dict, # `img` (B,3,H,W), `mask` (B,H,W); optional `kps` (B,K,3), `depth`
                  n:int=8, groups:int=2, size:float=1.3):
-    "Rows of (image + keypoints, overlay, mask, depth), `groups` side by side, titled, with a legend."
-    n, cols = min(n, len(batch['img'])), [c for c in PREVIEW_COLS if c != 'depth' or 'depth' in batch]
+    "Rows of (image + keypoints, overlay, mask, depth), `groups` abreast, titled, with a legend."
+    n = min(n, len(batch['img']))
+    cols = [c for c in PREVIEW_COLS if c != 'depth' or 'depth' in batch]
     per, C = -(-n // groups), len(cols) * groups
     fig, axs = get_grid(per * C, C, size)
     for i in range(n):
