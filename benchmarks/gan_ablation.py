@@ -1,6 +1,8 @@
 """Collect the FD-vs-images-seen curves of `train-gan` runs into one JSON and one figure.
 
-    python benchmarks/gan_ablation.py NAME=RUN_DIR [NAME=RUN_DIR ...]   → results/gan_ablation.{json,png}
+    python benchmarks/gan_ablation.py NAME=RUN_DIR[@KIMG] [...]   → results/gan_ablation.{json,png}
+
+`@KIMG` keeps a forked run's points from KIMG on (its earlier points are its parent's).
 
 Each RUN_DIR holds the `evals.json` that `train_gan` writes (judge FD of 500 samples vs 500 real test faces,
 part-area distance, fraction of complete faces, at step / kimg / wall seconds). The curves of the issue-11
@@ -19,13 +21,13 @@ REPORTED = {  # issue 11's one-hour probe: 1 thread each, γ=0.05, EMA 5 kimg, l
 
 def main(pairs):
     res = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), reported=REPORTED, runs={})
-    old = RESULTS/'gan_ablation.json'
-    if old.exists(): res['runs'] = json.loads(old.read_text()).get('runs', {})
+    out = RESULTS/'gan_ablation.json'
     for p in pairs:
         name, _, d = p.partition('=')
-        ev = json.loads((Path(d)/'evals.json').read_text())
+        d, _, start = d.partition('@')
+        ev = [e for e in json.loads((Path(d)/'evals.json').read_text()) if e['kimg'] >= float(start or 0)]
         res['runs'][name] = dict(dir=d, evals=ev)
-    old.write_text(json.dumps(res, indent=1))
+    out.write_text(json.dumps(res, indent=1))
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(8, 3))
