@@ -160,10 +160,10 @@ def judge_features(judge:UNet, img:Tensor, batch:int=64) -> Tensor:
                                             for i in range(0, len(img), batch)])
 
 def area_distance(area_fake:Tensor, area_real:Tensor) -> float:
-    "Eq. (4): per-class 1-D Wasserstein distance between part-area distributions `(N, C)`, averaged."
+    "Eq. (4): per-class 1-D Wasserstein distance of part areas `(N, C)`, relative to the real mean area."
     q = torch.linspace(0, 1, 101)
     qf, qr = area_fake.float().quantile(q, dim=0), area_real.float().quantile(q, dim=0)  # (101, C)
-    return (qf - qr).abs().mean().item()
+    return ((qf - qr).abs().mean(0) / area_real.float().mean(0).clamp(min=1e-4)).mean().item()
 
 def real_faces(n:int, size:int=64, offset:int=0) -> Tensor:
     "`n` held-out real test faces `(n,3,size,size)` (from seed 2,000,000 + `offset`)."
