@@ -37,7 +37,8 @@ def main(argv=None):
     save = lambda m, N, s, net: torch.save(net.state_dict(), keep/f'{a.profile}_{m}_N{N}_s{s}.pt')
     t0 = time.time()
     res = run_benchmark(ms, tuple(a.Ns), tuple(a.seeds), cfg.steps, cfg.batch, cfg.test_n, cfg.size, cfg.width,
-                        cfg.levels, cfg.class_power, 'cpu', True, on_model=save, log=log)
+                        cfg.levels, class_power=cfg.class_power, lr=cfg.lr, device='cpu', progress=True,
+                        on_model=save, log=log)
     res['meta'] = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), profile=a.profile,
                        command='python benchmarks/bench_downstream_baselines.py ' + ' '.join(argv or os.sys.argv[1:]),
                        threads=a.threads, loadavg_1min=os.getloadavg()[0], wall_s=round(time.time() - t0, 1),

@@ -50,6 +50,10 @@ VARIANTS = {
     'cw-inv': dict(class_weight='inv'),      # CE weighted by 1/(class frequency), normalised to mean 1
     'cw-segonly': dict(class_weight='sqrt', heads='seg'),
     'cw-w24': dict(class_weight='sqrt', width=24),
+    'cw-noaug': dict(class_weight='sqrt', aug='none'),
+    'cw-lr1e-3': dict(class_weight='sqrt', lr=1e-3),
+    'cw-lr5e-3': dict(class_weight='sqrt', lr=5e-3),
+    'cw-cosine': dict(class_weight='sqrt', sched='cosine'),
 }
 
 

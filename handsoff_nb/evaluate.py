@@ -301,7 +301,8 @@ def _load_log(log:Path|None) -> dict:
     return {(r['method'], str(r['N']), r['seed']): r for r in runs}
 
 def run_benchmark(methods:dict, Ns=(16, 50), seeds=(0, 1, 2), steps:int=2000, batch:int=32, test_n:int=1000,
-                  size:int=64, width:int=32, levels:int=3, class_power:float=0.5, device=None, progress:bool=True,
+                  size:int=64, width:int=32, levels:int=3, class_power:float=0.5, lr:float=2e-3, device=None,
+                  progress:bool=True,
                   on_model:callable|None=None, # called as on_model(method, N, seed, net) after each training
                   log=None,                    # JSONL of finished runs: appended to, and skipped on a rerun
                  ) -> dict:
@@ -317,14 +318,14 @@ def run_benchmark(methods:dict, Ns=(16, 50), seeds=(0, 1, 2), steps:int=2000, ba
             for s in [s for n, s in todo if n == N]:
                 t = time.time()
                 net = train_downstream(data, steps, batch, s, init=init, width=width, levels=levels,
-                                       class_power=class_power, device=device)
+                                       lr=lr, class_power=class_power, device=device)
                 runs.append(dict(method=m.name, N=N, seed=s, n_train=len(data['img']),
                                  metrics=evaluate_model(net, test), seconds=round(time.time() - t, 2)))
                 if log: open(log, 'a').write(json.dumps(runs[-1]) + '\n')
                 if on_model: on_model(m.name, N, s, net)  # e.g. keep some models for a figure
                 if progress: print(f"{m.name:>12} N={N!s:>3} seed={s}: mIoU {runs[-1]['metrics']['miou']:.3f}")
     config = dict(Ns=list(Ns), seeds=list(seeds), steps=steps, batch=batch, test_n=test_n, size=size,
-                  width=width, levels=levels, class_power=class_power,
+                  width=width, levels=levels, class_power=class_power, lr=lr,
                   test_seeds=[SPLITS['test'].start, SPLITS['test'].start + test_n],
                   device=str(device or default_device()))
     return dict(config=config, runs=runs, summary=summarize(runs), seconds=round(time.time() - t0, 1))
@@ -412,6 +413,7 @@ class BenchConfig:
     width: int = 32
     levels: int = 3
     class_power: float = 0.5       # γ of eq. (4): class-weighted cross-entropy (0: plain)
+    lr: float = 2e-3               # peak learning rate of the one-cycle schedule
     test_n: int = 1000             # held-out real test faces (SPLITS['test'])
     oracle_n: int = 2000           # real labeled faces of the oracle (ORACLE_SEEDS)
     pretrain_steps: int = 2000     # unlabeled pretraining of the transfer backbone
@@ -428,8 +430,8 @@ class BenchConfig:
                                width=8, levels=2, test_n=64, oracle_n=128, pretrain_steps=20, n_generate=32,
                                lg_steps=20, ensemble_size=2, drop_frac=0.125, refine_steps=5)
     @classmethod
-    def cpu(cls): return cls(ablation_seeds=(0,), ablation_Ns=(16, 50), steps=1500, batch=16, width=16, test_n=500,
-                             pretrain_steps=300, lg_steps=600, ensemble_size=3)
+    def cpu(cls): return cls(ablation_seeds=(0,), ablation_Ns=(16, 50), steps=1000, batch=16, width=16, lr=5e-3,
+                             test_n=500, pretrain_steps=300, lg_steps=600, ensemble_size=3)
     @classmethod
     def full(cls): return cls()
 
@@ -475,7 +477,8 @@ def write_report(res:dict, out, cfg:BenchConfig, nets:dict|None=None) -> str:
             f"- date: {m['date']}; command: `{m['command']}`",
             f"- wall time: {m['wall_s']:.0f} s on {m['device']} ({m['threads']} threads, load avg {m['loadavg']:.1f}), "
             f"of which {m['generate_s']:.0f} s writing the HandsOff datasets",
-            f"- budget: {cfg.steps} steps × batch {cfg.batch}, U-Net width {cfg.width}, {cfg.levels} levels; "
+            f"- budget: {cfg.steps} steps × batch {cfg.batch} (peak lr {cfg.lr:g}, class weights γ = "
+            f"{cfg.class_power:g}), U-Net width {cfg.width}, {cfg.levels} levels; "
             f"seeds {list(cfg.seeds)}, N {list(cfg.Ns)} (ablations: seeds {list(cfg.ablation_seeds)}, "
             f"N {list(cfg.ablation_Ns)}); images {cfg.size} px",
             f"- test: {cfg.test_n} faces of SPLITS['test']; oracle: {cfg.oracle_n} faces of ORACLE_SEEDS; "
@@ -501,7 +504,7 @@ def _load_kept(f:Path, cfg:BenchConfig) -> UNet:
 
 def _budget_tag(cfg:BenchConfig) -> str:
     "A short name of the downstream budget (what a logged run depends on besides its data)."
-    keys = ('steps', 'batch', 'width', 'levels', 'test_n', 'oracle_n', 'pretrain_steps', 'size', 'class_power')
+    keys = ('steps', 'batch', 'width', 'levels', 'test_n', 'oracle_n', 'pretrain_steps', 'size', 'class_power', 'lr')
     return hashlib.sha1(json.dumps([getattr(cfg, k) for k in keys]).encode()).hexdigest()[:8]
 
 def _run_info(template:str, Ns) -> dict:
@@ -527,7 +530,7 @@ def benchmark(cfg:BenchConfig, work, out, G, encoders:dict, labeled=None, w_avg:
             torch.save(dict(state=net.state_dict(), n_kps=net.kps.out_channels if net.kps else 0,
                             depth=net.depth is not None), mdir/f'{m}.pt')
     res = run_benchmark(methods, cfg.Ns, cfg.seeds, cfg.steps, cfg.batch, cfg.test_n, cfg.size, cfg.width,
-                        cfg.levels, cfg.class_power, device, progress, on_model=keep,
+                        cfg.levels, cfg.class_power, cfg.lr, device, progress, on_model=keep,
                         log=work/f'runs_{tag}.jsonl')
     res['meta'] = dict(date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), profile=profile, command=command,
                        wall_s=time.time() - t0, generate_s=t_gen, device=str(device),

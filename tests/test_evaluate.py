@@ -225,10 +225,10 @@ def test_weighted_loss_counts_rare_pixels_more():
     assert weighted > plain  # the one wrong pixel of the rare class weighs more
 
 
-def test_budget_tag_changes_with_the_class_weights():
-    a, b = BenchConfig.cpu(), BenchConfig.cpu()
-    b.class_power = 0.
-    assert _budget_tag(a) != _budget_tag(b)
+def test_budget_tag_changes_with_the_class_weights_and_lr():
+    a, b, c = BenchConfig.cpu(), BenchConfig.cpu(), BenchConfig.cpu()
+    b.class_power, c.lr = 0., 2e-3
+    assert len({_budget_tag(a), _budget_tag(b), _budget_tag(c)}) == 3
 
 
 def test_prediction_figure_has_titles_and_a_legend():
