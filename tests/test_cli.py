@@ -103,7 +103,7 @@ def test_log_lines_in_a_redirected_command(tmp_path):
     "A subcommand's stderr redirected to a file: progress bars arrive as lines, no carriage return."
     r = subprocess.run([sys.executable, '-c', 'import sys; from handsoff_nb.cli import main; sys.exit(main())',
                         'generate', '--out', str(tmp_path/'hs'), '--n', '4', '--lg-steps', '30', '--ensemble', '1',
-                        '--n-labeled', '2', '--shard-size', '2', '--device', 'cpu'],
+                        '--n-labeled', '2', '--shard-size', '2', '--refine-steps', '0', '--device', 'cpu'],
                        capture_output=True, text=True, timeout=300, cwd=ROOT, env={'OMP_NUM_THREADS': '1',
                        'PATH': '/usr/bin:/bin', 'HOME': str(tmp_path)})
     assert r.returncode == 0, r.stderr[-2000:]
