@@ -85,6 +85,7 @@ def write_shard(out:Path, k:int, labels:dict, # a labeler's output for the shard
     if tmp.exists(): shutil.rmtree(tmp)
     names = [f'{s:d}' for s, kp in zip(seeds, keep.tolist()) if kp]
     batch = {key: labels[key][keep] for key in ('img', 'mask', 'kps', 'depth') if key in labels}
+    if 'depth' in batch: batch['depth'] = batch['depth'].clamp(0, 1)  # a regression head can overshoot [0, 1]
     save_labeled_folder(batch, tmp, names=names, meta=dict(shard=k, **meta))
     manifest = dict(shard=k, seeds=[int(s) for s in seeds], scores=[round(float(x), 6) for x in labels['score']],
                     kept=keep.tolist(), names=names, **meta)
