@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 from .core import set_seed, default_device, tensor2img, IN_TEST
-from .data import IMAGE_SUFFIXES
+from .data import IMAGE_SUFFIXES, _open
 from .stylegan2 import GenConfig, Generator, Discriminator, make_generator, make_discriminator
 
 # %% auto #0
@@ -263,17 +263,13 @@ def load_image_folder(path, # folder of .png/.jpg/.jpeg images (searched recursi
                       size:int, # output resolution (the generator's `size`)
                       progress:bool=True) -> Tensor:
     "Every image under `path`, centre-cropped and resized: `uint8 (N,3,size,size)`."
-    from PIL import Image, UnidentifiedImageError
     root = Path(path)
-    if not root.is_dir(): raise FileNotFoundError(f"--data {root}: no such folder")
+    if not root.is_dir(): raise FileNotFoundError(f"{root}: no such folder")
     files = sorted(f for f in root.rglob('*') if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith('.'))
-    if not files: raise ValueError(f"--data {root}: no .png/.jpg/.jpeg images in this folder")
+    if not files: raise ValueError(f"{root}: no .png/.jpg/.jpeg images in this folder")
     out = torch.empty(len(files), 3, size, size, dtype=torch.uint8)
     for i, f in enumerate(tqdm(files, desc='load images', disable=not progress)):
-        try:
-            with Image.open(f) as im: a = torch.from_numpy(np.asarray(_square(im, size)).copy())
-        except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as e:
-            raise ValueError(f"{f}: cannot read this image ({type(e).__name__}: {e})") from None
+        a = torch.from_numpy(np.asarray(_square(_open(f, 'image'), size)).copy())  # _open: clear error naming f
         out[i] = a.permute(2, 0, 1)  # (3,size,size)
     return out
 
