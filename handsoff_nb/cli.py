@@ -163,7 +163,7 @@ def cmd_gan_quality(a) -> dict:
 
 # %% ../nbs/10_cli.ipynb #cb795109
 def cmd_train_encoder(a) -> Path:
-    "Train (or resume) an inversion encoder for generator `a.ckpt`: regression, then capped LPIPS."
+    "Train (or resume) an inversion encoder for generator `a.ckpt`: regression, then capped LPIPS (on real images if any)."
     from handsoff_nb.stylegan2 import load_generator
     from handsoff_nb.inversion import train_encoder, tune_encoder_lpips, save_encoder
     from handsoff_nb.perceptual import make_lpips
@@ -174,6 +174,7 @@ def cmd_train_encoder(a) -> Path:
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg, _ = load_generator(ckpt)
     G = G.to(dev).eval()
+    real, on = _real_images(a, G) if cap > 0 else (None, None)  # a bad --data fails before any work
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     E, run = train_encoder(G, steps=a.steps or p.encoder_steps, batch=a.batch or p.batch_size,
                            out_dir=out/'regression', seed=a.seed, w_avg=None if w_avg is None else w_avg.to(dev))
@@ -182,11 +183,25 @@ def cmd_train_encoder(a) -> Path:
     print(f"regression: {run['step']} steps, {run['seconds']:.0f}s → {out/'encoder.pt'}")
     if cap > 0:
         model, info = make_lpips(device=dev)
-        E, run2 = tune_encoder_lpips(E, G, model, steps=cap, out_dir=out/'lpips', seed=a.seed)
-        save_encoder(E, out/'encoder_tuned.pt', extra=dict(stage='lpips', cap=cap, lpips=str(info),
+        E, run2 = tune_encoder_lpips(E, G, model, steps=cap, out_dir=out/'lpips', seed=a.seed, real=real,
+                                     w_mse=10. if real else 0.)
+        save_encoder(E, out/'encoder_tuned.pt', extra=dict(stage='lpips', cap=cap, lpips=str(info), tuned_on=on,
                      regression_steps=run['step'], generator=str(ckpt), seconds=round(run2['seconds'], 1)))
-        print(f"LPIPS tuning ({info}): {cap} steps, {run2['seconds']:.0f}s → {out/'encoder_tuned.pt'}")
+        print(f"LPIPS tuning on {on} ({info}): {cap} steps, {run2['seconds']:.0f}s → {out/'encoder_tuned.pt'}")
     return out
+
+def _real_images(a, G) -> tuple:
+    "Eq. (6b)'s unlabeled real images for `train-encoder`: `--data DIR`, ToyFaces for the shipped G, else none."
+    from handsoff_nb.inversion import real_batches
+    from handsoff_nb.train_gan import load_image_folder
+    if a.data:
+        imgs = load_image_folder(a.data, G.size)
+        return real_batches(imgs, 8, G.size, a.seed), f"{len(imgs)} real images from {a.data}"
+    if a.ckpt is None or Path(a.ckpt).resolve() == shipped_path('generator').resolve():
+        return real_batches(None, 8, G.size, a.seed), "ToyFaces gan_train (unlabeled)"
+    print("notice: LPIPS tuning on the generator's own samples; --data DIR tunes on your real images",
+          file=sys.stderr)
+    return None, "the generator's samples"
 
 # %% ../nbs/10_cli.ipynb #6359f9f8
 def _load_models(a, dev) -> tuple:
@@ -359,6 +374,8 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument('--out', default='runs/encoder'); e.add_argument('--steps', type=int, default=None)
     e.add_argument('--batch', type=int, default=None); e.add_argument('--seed', type=int, default=0)
     e.add_argument('--lpips-steps', type=int, default=None, help='cap of the LPIPS tuning (default: profile)')
+    e.add_argument('--data', default=None, help='folder of unlabeled real images for the LPIPS tuning '
+                   '(default: ToyFaces for the shipped generator, else the generator\'s samples)')
     e.add_argument('--device', default=None)
     g = sub.add_parser('generate', help='HandsOff: labeled few → label generator → labeled dataset')
     g.set_defaults(fn=cmd_generate)

@@ -10,6 +10,7 @@ import copy, math, os, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, asdict
 from pathlib import Path
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
@@ -18,11 +19,11 @@ from .core import assert_shape, load_profile
 from .stylegan2 import Generator, truncate, safe_load, CheckpointError
 from .train_gan import atomic_save  # torch.save to a temporary file, then os.replace
 from .perceptual import PerceptualLoss, lpips_distance
-from .data import load_labeled_folder
+from .data import SPLITS, load_labeled_folder, render_toyfaces
 from .quality import confusion, iou_from_confusion
 
 # %% auto #0
-__all__ = ['EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'check_inversion_input', 'invert', 'tune_objective', 'tune_encoder_lpips', 'feature_error', 'mask_iou', 'make_probe']
+__all__ = ['REFINE_WEIGHTS', 'EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'refine_weights', 'check_inversion_input', 'invert', 'tune_objective', 'tune_encoder_lpips', 'real_batches', 'feature_error', 'mask_iou', 'make_probe']
 
 # %% ../nbs/03_inversion.ipynb #da300255
 @dataclass
@@ -345,6 +346,16 @@ def refine_latents(x:Tensor,     # (B,3,H,W) in [-1,1], the images to reconstruc
             opt.step()
     return best_ws, dict(loss_start=start, loss_best=best, best_step=best_step.long(), history=hist)
 
+# %% ../nbs/03_inversion.ipynb #264ac2bc
+REFINE_WEIGHTS = dict(reference=dict(w_lpips=10., w_mse=1., w_reg=1.),  # official code, LPIPS-VGG
+                      random_trunk=dict(w_lpips=10., w_mse=10., w_reg=0.1))  # offline trunk, measured
+
+def refine_weights(lpips) -> dict:
+    "Eq. (4)'s λ for this LPIPS model: the reference values, or pixel-heavier ones for a random trunk."
+    info = getattr(lpips, 'info', None)
+    return dict(REFINE_WEIGHTS['random_trunk' if getattr(info, 'backbone', None) == 'random'
+                               else 'reference'])
+
 # %% ../nbs/03_inversion.ipynb #35bcf2c2
 def _as_images(images) -> Tensor:
     "A tensor, a labeled-folder path, or `load_labeled_folder`'s dict → the image tensor."
@@ -399,11 +410,12 @@ def invert(images,               # (B,3,H,W) in [-1,1], a labeled-folder path, o
            refine_steps:int=0,   # per-image refinement steps (0: the encoder's answer)
            lpips=None,           # for refinement; None: `PerceptualLoss()` (offline: random trunk)
            batch_size:int=16, progress:bool=False,
-           **refine_kwargs,      # passed to `refine_latents` (lr, w_lpips, w_mse, w_reg, ...)
+           **refine_kwargs,      # to `refine_latents` (lr, ...); weights default to `refine_weights`
           ) -> Tensor:
     "Images → W+ latents `ws` (B,n_latent,style_dim) on `G`'s device: `E(x)`, optionally refined."
     x = check_inversion_input(_as_images(images), G.size)
     if refine_steps and lpips is None: lpips = PerceptualLoss()
+    if refine_steps: refine_kwargs = {**refine_weights(lpips), **refine_kwargs}
     dev, out = _device_of(G), []
     for xb in tqdm(x.split(batch_size), disable=not progress, desc='invert'):
         xb = xb.to(dev)
@@ -415,12 +427,18 @@ def invert(images,               # (B,3,H,W) in [-1,1], a labeled-folder path, o
 
 # %% ../nbs/04_lpips_tuning.ipynb #a018bab4
 def tune_objective(E:Encoder, G:Generator, dist:callable, x:Tensor, ws:Tensor,
-                   lam:float=1.) -> dict:
-    "Eq. (6) on `x` = G(`ws`): LPIPS of the reconstruction + `lam` · `regression_loss` → terms."
+                   lam:float=1.,
+                   x_real:Tensor|None=None, # (B',3,H,W) unlabeled real images: eq. (6b)
+                   w_mse:float=0.,          # weight of the [0,1]-image MSE beside `dist`
+                  ) -> dict:
+    "Eq. (6)/(6b): `dist` (+ `w_mse`·MSE) of the reconstruction of `x_real`, else of `x` = G(`ws`), + `lam` · eq. (3) → terms."
     ws_hat = E(x)
-    d = dist(render(G, ws_hat), x).mean()
+    y = x if x_real is None else x_real
+    rec = render(G, ws_hat if x_real is None else E(x_real))
+    d = dist(rec, y).mean()
+    mse = ((rec - y) / 2).pow(2).mean()
     reg = regression_loss(ws_hat, ws, E.w_std)
-    return dict(loss=d + lam * reg, lpips=d.detach(), reg=reg.detach())
+    return dict(loss=d + w_mse * mse + lam * reg, lpips=d.detach(), mse=mse.detach(), reg=reg.detach())
 
 def tune_encoder_lpips(E:Encoder, G:Generator,
                        lpips,              # `PerceptualLoss` or `make_lpips` model: d of eq. (6)
@@ -429,18 +447,34 @@ def tune_encoder_lpips(E:Encoder, G:Generator,
                        lam:float=1.,       # weight of the regression term (0: LPIPS only)
                        out_dir=None, seed:int=0, checkpoint_every:int=50,
                        eval_fn=None, eval_steps=(), # e.g. `make_probe(...)`, see `fit_steps`
-                       progress:bool=True, psi:tuple=(0.7, 1.), mix_prob:float=0.9) -> tuple:
-    "Fine-tune `E` in place for a capped number of steps of eq. (6) → `(E, run)`; resumable."
+                       progress:bool=True, psi:tuple=(0.7, 1.), mix_prob:float=0.9,
+                       real:callable|None=None, # `real(step)` → unlabeled real images: eq. (6b)
+                       w_mse:float=0.,     # MSE weight beside LPIPS (eq. 6b uses 10)
+                      ) -> tuple:
+    "Fine-tune `E` in place for a capped number of steps of eq. (6) or (6b) → `(E, run)`; resumable."
     steps = load_profile().lpips_steps if steps is None else steps
     dist = as_lpips_fn(lpips)
     opt = torch.optim.Adam(E.parameters(), lr=lr)
+    more = dict(real=True, w_mse=w_mse) if real is not None or w_mse else {}  # old runs resume unchanged
     run = _resume(out_dir, E, opt, _new_run('lpips', E, seed, batch=batch, lr=lr, lam=lam,
-                                            psi=list(psi), mix_prob=mix_prob))
+                                            psi=list(psi), mix_prob=mix_prob, **more))
     def step(t:int) -> dict:
         x, ws = regression_batch(G, batch, E.w_avg, step_generator(seed, t), psi, mix_prob)
-        return tune_objective(E.train(), G, dist, x, ws, lam)
+        x_real = None if real is None else real(t).to(x.device)
+        return tune_objective(E.train(), G, dist, x, ws, lam, x_real, w_mse)
     return fit_steps(E, G, opt, run, steps, step, out_dir, checkpoint_every, progress,
                      'LPIPS tuning', eval_fn, eval_steps)
+
+def real_batches(images:Tensor|None=None, # `uint8 (N,3,H,W)`, e.g. `load_image_folder`; None: ToyFaces
+                 batch:int=8, size:int=64, seed:int=0) -> callable:
+    "`real(step)` → `(batch,3,size,size)` random unlabeled real images in [-1,1], a function of `(seed, step)`."
+    def real(step:int) -> Tensor:
+        rng = np.random.default_rng([seed, step])
+        if images is None:  # ToyFaces `gan_train`: the GAN's own (unlabeled) training split
+            split = SPLITS['gan_train']
+            return render_toyfaces([split[i] for i in rng.integers(0, len(split), batch)], size)['img']
+        return images[torch.from_numpy(rng.integers(0, len(images), batch))].float() / 127.5 - 1
+    return real
 
 # %% ../nbs/04_lpips_tuning.ipynb #f240d30f
 def feature_error(G:Generator, ws:Tensor, ws_hat:Tensor) -> Tensor:

@@ -162,3 +162,46 @@ def test_command_sets_the_openmp_wait_policy_unless_given(given, expected, tmp_p
                        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)['omp_wait_policy'] == expected
+
+
+def _image_folder(d, n=3, size=40):
+    "A folder of `n` small RGB PNGs of a non-square-friendly size."
+    from PIL import Image
+    import numpy as np
+    d.mkdir()
+    for i in range(n):
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (size, size + 8, 3), dtype=np.uint8)).save(d/f'{i}.png')
+    return d
+
+
+@pytest.mark.parametrize('cmd', ['train-gan', 'train-encoder'])
+def test_data_folder_errors_are_one_line_before_any_work(cmd, tmp_path):
+    "An empty, missing or unreadable `--data` folder: one `error:` line naming it, exit 2, nothing written."
+    empty = tmp_path/'empty'; empty.mkdir()
+    bad = tmp_path/'bad'; bad.mkdir(); (bad/'x.png').write_text('not an image')
+    for d, words in [(empty, ['no .png']), (tmp_path/'missing', ['no such folder']), (bad, ['x.png'])]:
+        out = tmp_path/f'out_{d.name}'
+        rc, o, e = run([cmd, '--data', d, '--out', out, '--steps', '1'])
+        errs = [l for l in e.splitlines() if l.startswith('error: ')]  # a load progress bar may come first
+        assert rc == 2 and len(errs) == 1 and e.splitlines()[-1] == errs[0] and 'Traceback' not in e, (rc, e)
+        for w in words: assert w in errs[0], (w, e)
+        assert not (out/'last.pt').exists() and not (out/'regression').exists()
+
+
+def test_train_encoder_tunes_on_a_data_folder(tmp_path):
+    "`train-encoder --data DIR` runs eq. (6b) on the folder's images and says so in the encoder file."
+    from handsoff_nb.inversion import load_encoder
+    from handsoff_nb.stylegan2 import GenConfig, make_generator, save_generator
+    ck = save_generator(make_generator(GenConfig.tiny()), tmp_path/'g.pt', GenConfig.tiny())
+    d = _image_folder(tmp_path/'imgs')
+    rc, o, e = run(['train-encoder', ck, '--data', d, '--out', tmp_path/'enc', '--steps', '2', '--batch', '2',
+                    '--lpips-steps', '2'])
+    assert rc == 0, e
+    assert 'LPIPS tuning on 3 real images from' in o
+    ck_e = torch_load(tmp_path/'enc'/'encoder_tuned.pt')
+    assert ck_e['extra']['tuned_on'].startswith('3 real images') and load_encoder(tmp_path/'enc'/'encoder_tuned.pt')
+
+
+def torch_load(p):
+    import torch
+    return torch.load(p, weights_only=True)

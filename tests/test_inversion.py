@@ -312,3 +312,64 @@ def test_invert_tensor_dict_and_folder(G, lp, real32, tmp_path):
     ws_r = invert(x, E, G, refine_steps=2, lpips=lp)
     assert ws_r.shape == ws.shape
     assert_untouched(G, before)
+
+# ---------------------------------------------------------------- tuning on real images, refinement weights
+
+def test_tune_objective_on_real_images_hand_computed(G, lp, real32):
+    "Eq. (6b): LPIPS + w_mse·MSE of the real images' reconstruction, plus λ times eq. (3) on G's samples."
+    E = make_encoder(G, EncConfig.tiny())
+    torch.nn.init.normal_(E.head[-1].weight, std=0.01)
+    x, ws = regression_batch(G, 2, E.w_avg, torch.Generator().manual_seed(0))
+    r = real32['img'][:3]
+    from handsoff_nb.perceptual import lpips_distance
+    with torch.no_grad():
+        terms = tune_objective(E, G, as_lpips_fn(lp), x, ws, lam=0.5, x_real=r, w_mse=10.)
+        rec = render(G, E(r))
+        d = lpips_distance(lp, rec, r, range_tol=float('inf')).mean()
+        mse = ((rec - r) / 2).pow(2).mean()
+        reg = ((E(x) - ws) / E.w_std[:, None]).pow(2).mean()
+    torch.testing.assert_close(terms['loss'], d + 10. * mse + 0.5 * reg)
+    torch.testing.assert_close(terms['mse'], mse)
+
+def test_real_batches_are_seeded_unlabeled_images():
+    toy = real_batches(batch=3, size=32, seed=1)
+    a = toy(5)
+    assert a.shape == (3, 3, 32, 32) and a.min() >= -1 and a.max() <= 1
+    assert torch.equal(a, toy(5)) and not torch.equal(a, toy(6))
+    assert not torch.equal(a, real_batches(batch=3, size=32, seed=2)(5))
+    imgs = torch.randint(0, 256, (7, 3, 8, 8), dtype=torch.uint8)
+    b = real_batches(imgs, batch=4, size=8)(0)
+    assert b.shape == (4, 3, 8, 8)
+    assert all(any(torch.equal(bi, im.float() / 127.5 - 1) for im in imgs) for bi in b)  # drawn from the folder
+
+def test_tune_on_real_resumes_and_lowers_the_real_error(G, lp, real32, tmp_path):
+    E0 = make_encoder(G, EncConfig.tiny())
+    real = real_batches(batch=2, size=G.size, seed=0)
+    kw = dict(batch=2, seed=0, progress=False, checkpoint_every=2, real=real, w_mse=10., lr=1e-3)
+    E_full, run_full = tune_encoder_lpips(copy.deepcopy(E0), G, lp, steps=4, **kw)
+    tune_encoder_lpips(copy.deepcopy(E0), G, lp, steps=2, out_dir=tmp_path, **kw)
+    E_b, run_b = tune_encoder_lpips(copy.deepcopy(E0), G, lp, steps=4, out_dir=tmp_path, **kw)
+    assert run_b['log'] == run_full['log'] and _sd_equal(E_b.state_dict(), E_full.state_dict())
+    with pytest.raises(ValueError, match='another run'):  # a G-samples run must not resume a real-images one
+        tune_encoder_lpips(copy.deepcopy(E0), G, lp, steps=6, out_dir=tmp_path, batch=2, seed=0, progress=False)
+    x = real32['img']
+    err = lambda E: (render(G, E(x)) - x).pow(2).mean().item()
+    with torch.no_grad(): before = err(E0)
+    E_long, _ = tune_encoder_lpips(copy.deepcopy(E0), G, lp, steps=30, **{**kw, 'lr': 3e-3})
+    with torch.no_grad(): assert err(E_long) < before  # held-out real faces reconstruct better
+
+def test_refine_weights_follow_the_trunk(lp):
+    assert refine_weights(lp) == REFINE_WEIGHTS['random_trunk']  # the offline trunk
+    assert refine_weights(object()) == REFINE_WEIGHTS['reference']
+    assert REFINE_WEIGHTS['reference'] == dict(w_lpips=10., w_mse=1., w_reg=1.)  # the official code's values
+
+def test_invert_uses_refine_weights_unless_given(G, lp, real32, monkeypatch):
+    import handsoff_nb.inversion as inv
+    seen = []
+    def spy(x, E, G, lpips, steps, **kw): seen.append(kw); return kw['ws_init'], {}
+    monkeypatch.setattr(inv, 'refine_latents', spy)
+    E = make_encoder(G, EncConfig.tiny())
+    invert(real32['img'][:2], E, G, refine_steps=1, lpips=lp)
+    invert(real32['img'][:2], E, G, refine_steps=1, lpips=lp, w_mse=3.)
+    assert seen[0]['w_mse'] == 10. and seen[0]['w_reg'] == 0.1
+    assert seen[1]['w_mse'] == 3. and seen[1]['w_reg'] == 0.1
