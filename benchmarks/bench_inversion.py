@@ -30,8 +30,8 @@ from handsoff_nb.core import default_device, load_profile, set_seed
 from handsoff_nb.data import SPLITS, render_toyfaces
 from handsoff_nb.perceptual import make_lpips
 from handsoff_nb.stylegan2 import GenConfig, load_generator, make_generator
-from handsoff_nb.inversion import (EncConfig, as_lpips_fn, invert, load_encoder, mask_iou, render,
-                                   save_encoder, train_encoder, tune_encoder_lpips)
+from handsoff_nb.inversion import (EncConfig, REFINE_WEIGHTS, as_lpips_fn, invert, load_encoder, mask_iou,
+                                   refine_weights, render, save_encoder, train_encoder, tune_encoder_lpips)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,11 @@ def parse_args(argv=None):
     ap.add_argument('--quick', action='store_true', help='tiny random G, few images and steps')
     ap.add_argument('--generator', default=None, help='default: data_samples/toyfaces_g64.pt')
     ap.add_argument('--encoder', default=None, help='a save_encoder file; default: train (cached)')
+    ap.add_argument('--tuned', default=None, help='an already tuned encoder file (e.g. the shipped '
+                    'toyfaces_e64.pt), scored and refined beside the others')
+    ap.add_argument('--refine-weights', default='auto', choices=('auto', 'reference'),
+                    help="eq. (4) weights: 'auto' = refine_weights(lpips), as invert does; 'reference' = "
+                    "the official code's 10/1/1")
     ap.add_argument('--encoder-steps', type=int, default=None, help=f'default {prof.encoder_steps}')
     ap.add_argument('--encoder-batch', type=int, default=None, help=f'default {prof.batch_size}')
     ap.add_argument('--caps', default=None, help='LPIPS-tuning caps, default 0,50,200,1000')
@@ -171,8 +176,9 @@ def refine_rows(a, encoders, G, lp, x, mask, dist, judge):
     rows = []
     for label, (E, cap, lam) in encoders.items():
         t0 = time.perf_counter()
+        w = REFINE_WEIGHTS['reference'] if a.refine_weights == 'reference' else refine_weights(lp)
         ws = invert(x, E, G, refine_steps=a.refine_steps, lpips=lp, batch_size=25,
-                    progress=a.progress)
+                    progress=a.progress, **w)
         secs = time.perf_counter() - t0
         rows.append(dict(method=f'{label} + refinement', cap=cap, lam=lam,
                          refine_steps=a.refine_steps, seconds=secs,
@@ -193,10 +199,12 @@ def markdown(meta, enc, rows) -> str:
              f"training {f(enc.get('train_seconds'), 1)} s "
              f"({f(enc.get('ms_per_step'), 1)} ms/step) on {meta['device']}",
              f"- judge IoU on the real images themselves (ceiling): {f(meta['judge_iou_real'], 3)}",
+             f"- refinement weights (eq. 4): {meta.get('refine_weights')}",
              '', '| method | cap | λ | refine | MSE | PSNR dB | LPIPS | part IoU | s |',
              '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
     for r in rows:
-        lines.append(f"| {r['method']} | {r['cap']} | {r['lam']:g} | {r['refine_steps']} | "
+        lines.append(f"| {r['method']} | {'—' if r['cap'] is None else r['cap']} | "
+                     f"{'—' if r['lam'] is None else format(r['lam'], 'g')} | {r['refine_steps']} | "
                      f"{f(r['mse'], 4)} | {f(r['psnr'], 2)} | {f(r['lpips'], 4)} | "
                      f"{f(r['iou'], 3)} | {f(r['seconds'], 1)} |")
     lines += ['', 'MSE/PSNR on [0,1] images. Refinement rows optimise LPIPS + MSE on the scored '
@@ -225,6 +233,11 @@ def main(argv=None):
     sources = {'regression': (E, 0, 0.)}
     if cap > 0:
         sources['regression + capped LPIPS'] = (load_encoder(snaps[cap, lam], device), cap, lam)
+    if a.tuned:
+        E_t = load_encoder(a.tuned, device)
+        rows.append(dict(method=f'tuned ({Path(a.tuned).name})', cap=None, lam=None, refine_steps=0,
+                         seconds=None, **score_E(E_t, x, mask, G, dist, judge)))
+        sources[f'tuned ({Path(a.tuned).name})'] = (E_t, None, None)
     rows += refine_rows(a, sources, G, lp, x, mask, dist, judge)
     judge_iou = None
     if judge is not None:
@@ -234,6 +247,8 @@ def main(argv=None):
                 lpips_backbone=info.backbone, judge=j_desc, judge_iou_real=judge_iou,
                 n_test=a.n_test, split=f"SPLITS['test'][:{a.n_test}]", caps=a.caps, lams=a.lams,
                 tune_batch=a.tune_batch, tune_lr=a.tune_lr, refine_from=a.refine_from,
+                tuned=a.tuned, refine_weights=(REFINE_WEIGHTS['reference'] if a.refine_weights == 'reference'
+                                               else refine_weights(lp)),
                 device=str(device), threads=torch.get_num_threads(), torch=torch.__version__,
                 cpu=platform.processor() or platform.machine(), seed=a.seed,
                 loadavg_1min=os.getloadavg()[0], eval_seconds=time.perf_counter() - t0,

@@ -32,7 +32,7 @@ import torch
 from handsoff_nb.core import data_samples_dir, CLASSES
 from handsoff_nb.data import SPLITS, render_toyfaces, load_labeled_folder
 from handsoff_nb.stylegan2 import load_generator
-from handsoff_nb.inversion import load_encoder, invert
+from handsoff_nb.inversion import REFINE_WEIGHTS, load_encoder, invert
 from handsoff_nb.label_generator import (LGConfig, train_label_generator, predict_labels, prior_shift, lg_steps_for,
                                          split_heads, decode_keypoints)
 from handsoff_nb.hypercolumns import generate_features
@@ -81,6 +81,8 @@ def main(argv=None):
                     help='label-generator steps (default: as `handsoff_dataset`, lg_steps_for(N, 600))')
     ap.add_argument('--n-test', type=int, default=200)
     ap.add_argument('--refine-steps', type=int, default=100, help='per-image refinement of the labeled few (0: none)')
+    ap.add_argument('--refine-weights', default='auto', choices=('auto', 'reference'),
+                    help="eq. (4) weights: 'auto' as invert chooses them (refine_weights), 'reference' = 10/1/1")
     ap.add_argument('--uniform', action='store_true', help='uniform pixel sampling instead of class-balanced')
     ap.add_argument('--prior-strength', type=float, default=0.5, help='β of eq. (3a) of 06 (0: no class-prior shift)')
     ap.add_argument('--tag', default='', help='write results/label_accuracy_<tag>.json (unless --out)')
@@ -94,7 +96,8 @@ def main(argv=None):
     lab = load_labeled_folder(a.labeled, size=G.size)
     N = min(a.n_labeled, len(lab['img']))
     t0 = time.time()
-    ws = invert(lab['img'][:N], E, G, refine_steps=a.refine_steps)
+    rw = REFINE_WEIGHTS['reference'] if a.refine_weights == 'reference' else {}  # {}: invert's choice
+    ws = invert(lab['img'][:N], E, G, refine_steps=a.refine_steps, **rw)
     t_inv = time.time() - t0
     with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
     mse = ((rec - lab['img'][:N]) ** 2).flatten(1).mean(1)  # (N,)
@@ -127,7 +130,7 @@ def main(argv=None):
     res = dict(meta=dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), torch=torch.__version__,
                          threads=a.threads, cpu=platform.machine(), generator=a.generator, encoder=a.encoder,
                          labeled=a.labeled, n_labeled=N, ensemble=a.ensemble, lg_steps=steps,
-                         refine_steps=a.refine_steps, balanced=not a.uniform, prior_strength=a.prior_strength,
+                         refine_steps=a.refine_steps, refine_weights=a.refine_weights, balanced=not a.uniform, prior_strength=a.prior_strength,
                          prior_shift=list(lg.cfg.prior_shift), invert_seconds=round(t_inv, 1),
                          n_test=a.n_test, test_split="SPLITS['test'][:n_test]", seed=a.seed,
                          train_seconds=round(t_train, 1), label_seconds=round(t_pred, 1),

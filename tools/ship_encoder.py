@@ -1,18 +1,19 @@
 """Package a `train-encoder` run for data_samples/: weights in float16 (half the size) + provenance.
 
-    python tools/ship_encoder.py runs/enc64/encoder_tuned.pt data_samples/toyfaces_e64.pt
+    python tools/ship_encoder.py runs/enc64s/encoder_tuned.pt data_samples/toyfaces_e64.pt ["the train-encoder command"]
 """
 import subprocess, sys
 import torch
 from handsoff_nb.inversion import load_encoder, save_encoder
 
-def main(src, dest):
+TRAIN = 'handsoff-nb train-encoder data_samples/toyfaces_g64.pt --out runs/enc64s --lpips-steps 500'
+
+def main(src, dest, train=TRAIN):
     "Write `dest`: `src`'s encoder with float16 weights (loaded back as float32) and its `extra` + git sha."
     E, ck = load_encoder(src), torch.load(src, map_location='cpu', weights_only=True)
     sha = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
     extra = {**ck.get('extra', {}), 'git': sha, 'shipped_from': str(src), 'weights': 'float16 on disk',
-             'command': 'handsoff-nb train-encoder data_samples/toyfaces_g64.pt --out runs/enc64 '
-                        f'(then: python tools/ship_encoder.py {src} {dest})'}
+             'command': f'{train} (then: python tools/ship_encoder.py {src} {dest})'}
     for q in E.parameters(): q.data = q.data.half()  # weights only; w_avg, w_std stay float32
     save_encoder(E, dest, extra=extra)
     E2 = load_encoder(dest)  # check: loads into float32 and predicts like the original
@@ -20,4 +21,4 @@ def main(src, dest):
     err = (E2(x) - load_encoder(src)(x)).abs().max().item()
     print(f"wrote {dest}; max |Δw| from float16 storage on random inputs: {err:.2e}")
 
-if __name__ == '__main__': main(*sys.argv[1:3])
+if __name__ == '__main__': main(*sys.argv[1:4])
