@@ -423,6 +423,7 @@ class BenchConfig:
     ensemble_size: int = 10
     drop_frac: float = 0.1         # most uncertain fraction dropped
     refine_steps: int = 500        # per-image refinement of the labeled few (0 in `no-refine`); the reference's 500
+    trust_drop: float = 0.         # label generator: leave out the worst-reconstructed pixels (eq. 3c of 06)
     ablations: tuple = ABLATIONS
 
     @classmethod
@@ -438,7 +439,7 @@ class BenchConfig:
 def variant_settings(name:str, cfg:BenchConfig) -> dict:
     "`handsoff_dataset` settings of HandsOff variant `name` (`handsoff` or one of `ABLATIONS`)."
     base = dict(encoder='tuned', ensemble_size=cfg.ensemble_size, refine_steps=cfg.refine_steps,
-                drop_frac=cfg.drop_frac)
+                drop_frac=cfg.drop_frac, trust_drop=cfg.trust_drop)
     change = {'handsoff': {}, 'no-lpips': dict(encoder='regression'), 'no-refine': dict(refine_steps=0),
               'ens1': dict(ensemble_size=1), 'no-filter': dict(drop_frac=0.)}
     if name not in change: raise ValueError(f"unknown HandsOff variant {name!r}; choose from {list(change)}")
@@ -462,7 +463,7 @@ def make_handsoff_data(cfg:BenchConfig, work, G, encoders:dict, # 'tuned' / 'reg
             if progress: print(f"[data] {name} N={N}: {s}")
             n = math.ceil(cfg.n_generate / (1 - s['drop_frac']))  # generated, so that about n_generate are kept
             handsoff_dataset(G, encoders[s['encoder']], lab, d, n, n_labeled=N, lg_steps=cfg.lg_steps,
-                             ensemble_size=s['ensemble_size'], refine_steps=s['refine_steps'],
+                             ensemble_size=s['ensemble_size'], refine_steps=s['refine_steps'], trust_drop=s['trust_drop'],
                              drop_frac=s['drop_frac'], w_avg=w_avg, progress=progress)
         out[name], notes[name] = str(work/f'{name}_N{{N}}'), str(s)
     return out, notes

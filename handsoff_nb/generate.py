@@ -22,7 +22,7 @@ from .stylegan2 import Generator, truncate, safe_load, CheckpointError
 from .data import save_labeled_folder, load_labeled_folder
 from .train_gan import atomic_save
 from .inversion import invert
-from .label_generator import (LGConfig, LabelGenerator, train_label_generator, predict_labels,
+from .label_generator import (LGConfig, LabelGenerator, train_label_generator, predict_labels, reconstruction_trust,
                                          entropy, uncertainty_score, lg_steps_for)
 
 # %% auto #0
@@ -239,6 +239,7 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
                      lg_steps:int|None=None,  # steps for ≤ 16 images; more for more (`lg_steps_for`)
                      ensemble_size:int|None=None,
                      refine_steps:int=100,    # per-image refinement of the labeled few (0: none)
+                     trust_drop:float=0.,     # leave out this fraction of worst-reconstructed pixels (eq. 3c of 06)
                      w_avg:Tensor|None=None, seed:int=0, progress:bool=True, **gen_kwargs) -> dict:
     "Labeled folder → inverted latents → label generator → `n` generated labeled images in `out/dataset`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -246,6 +247,7 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
     N = min(len(lab['img']), n_labeled or 50)
     steps = lg_steps_for(N, load_profile().lg_steps if lg_steps is None else lg_steps)  # eq. (3b) of 06
     want = dict(n_labeled=N, steps=steps, refine_steps=refine_steps, models=fingerprint(G, E))
+    if trust_drop: want['trust_drop'] = trust_drop  # absent when off: older label generators stay reusable
     f = out/'label_generator.pt'
     if f.exists():
         _check_lg(f, want)
@@ -254,8 +256,12 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
         ws = invert(lab['img'][:N], E, G, refine_steps=refine_steps, progress=progress)
         labels = {k: lab[k][:N].to(ws.device) for k in ('mask', 'kps', 'depth') if k in lab}
         kw = {} if ensemble_size is None else dict(ensemble_size=ensemble_size)
+        trust = None
+        if trust_drop:
+            with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
+            trust = reconstruction_trust(rec, lab['img'][:N].to(rec.device), trust_drop)
         lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, **kw), steps=steps,
-                                   seed=seed, progress=progress)
+                                   seed=seed, progress=progress, trust=trust)
         save_label_generator(lg, f, extra=dict(want, names=list(lab.get('names', []))[:N]))
     info = dict(n_labeled=N, label_generator=f.name, models=want['models'])
     return generate_dataset(G, LGLabeler(G, lg), out/'dataset', n, w_avg=w_avg, seed=seed, progress=progress,

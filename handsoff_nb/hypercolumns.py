@@ -109,16 +109,24 @@ class FactorisedProjection(nn.Module):
 def sample_pixels(n_images:int, size:int, n_pixels:int,
                   mask:Tensor|None=None, # (B,H,W) long; needed for `balanced`
                   balanced:bool=False,   # eq. (3): every present class equally likely
-                  generator:torch.Generator|None=None, device=None) -> Tensor:
-    "`n_pixels` flat pixel indices per image, (B,P) long, uniform or class-balanced (eq. 3)."
-    if not balanced:
+                  generator:torch.Generator|None=None, device=None,
+                  weight:Tensor|None=None, # (B,H,W) ≥ 0: multiplies each pixel's probability (0: never drawn)
+                 ) -> Tensor:
+    "`n_pixels` flat pixel indices per image, (B,P) long, uniform or class-balanced (eq. 3), optionally weighted."
+    if not balanced and weight is None:
         idx = torch.randint(0, size * size, (n_images, n_pixels), generator=generator)
         return idx.to(device or (mask.device if mask is not None else 'cpu'))
+    if weight is not None: assert_shape(weight, (n_images, size, size))
+    if not balanced:
+        idx = torch.multinomial(weight.reshape(n_images, -1).float().cpu(), n_pixels, replacement=True,
+                                generator=generator)
+        return idx.to(device or weight.device)
     if mask is None: raise ValueError("balanced sampling needs `mask` (B,H,W)")
     assert_shape(mask, (n_images, size, size))
     m = mask.reshape(n_images, -1).cpu()
     counts = torch.zeros(n_images, int(m.max()) + 1).scatter_add_(1, m, torch.ones(m.shape))
     prob = 1 / counts.gather(1, m)  # (B,H*W), eq. (3) up to the 1/K_i normaliser
+    if weight is not None: prob = prob * weight.reshape(n_images, -1).float().cpu()
     idx = torch.multinomial(prob, n_pixels, replacement=True, generator=generator)
     return idx.to(device or mask.device)
 

@@ -21,8 +21,8 @@ from .hypercolumns import (feature_channels, generate_features, FactorisedProjec
 # %% auto #0
 __all__ = ['KP_PAIRS', 'LGConfig', 'LabelGenerator', 'make_label_generator', 'split_heads', 'pixel_xy', 'keypoint_targets',
            'keypoint_heatmaps', 'pixel_targets', 'lg_loss', 'lg_step', 'prior_shift', 'train_label_generator',
-           'lg_steps_for', 'entropy', 'ensemble_mi', 'uncertainty_score', 'left_right_pairs', 'heat_peaks',
-           'window_mean', 'pair_peaks', 'decode_keypoints', 'predict_labels']
+           'reconstruction_trust', 'lg_steps_for', 'entropy', 'ensemble_mi', 'uncertainty_score', 'left_right_pairs',
+           'heat_peaks', 'window_mean', 'pair_peaks', 'decode_keypoints', 'predict_labels']
 
 # %% ../nbs/06_label_generator.ipynb #b7b30faa
 @dataclass
@@ -146,12 +146,14 @@ def _check_labels(ws:Tensor, labels:dict, cfg:LGConfig):
     if cfg.depth: assert_shape(labels['depth'], (N, 1, S, S))
 
 def lg_step(G:Generator, lg:LabelGenerator, ws:Tensor, labels:dict, opt, gen:torch.Generator,
-            batch_size:int=4, n_pixels:int=1024, balanced:bool=True) -> dict:
+            batch_size:int=4, n_pixels:int=1024, balanced:bool=True,
+            trust:Tensor|None=None) -> dict: # (N,H,W) pixel weights of the labeled images (eq. 3c)
     "One training step on a random batch of latents; returns the per-head losses."
     bi = torch.randperm(len(ws), generator=gen)[:batch_size]
     with torch.no_grad(): _, feats = generate_features(G, ws[bi.to(ws.device)])
     mask = labels['mask'][bi]
-    idx = sample_pixels(len(bi), lg.cfg.size, n_pixels, mask, balanced, gen, ws.device)
+    idx = sample_pixels(len(bi), lg.cfg.size, n_pixels, mask, balanced, gen, ws.device,
+                        weight=None if trust is None else trust[bi])
     loss, parts = lg_loss(lg.forward_at(feats, idx), pixel_targets(labels, bi, idx, lg.cfg), lg.cfg)
     opt.zero_grad()
     loss.backward()
@@ -177,6 +179,7 @@ def train_label_generator(G:Generator,
                           batch_size:int=4, n_pixels:int=1024, lr:float=1e-3,
                           balanced:bool=True,
                           prior_strength:float=0.5, # β of eq. (3a) after balanced sampling (0: none)
+                          trust:Tensor|None=None,   # (N,H,W) pixel weights, e.g. `reconstruction_trust` (eq. 3c)
                           seed:int=0, progress:bool=False) -> LabelGenerator:
     "Train a `LabelGenerator` on `(ws, labels)`, regenerating `G`'s features each step; `G` frozen."
     cfg = cfg or LGConfig.for_generator(G, labels)
@@ -186,13 +189,24 @@ def train_label_generator(G:Generator,
         shift = prior_strength * prior_shift(labels['mask'], cfg.n_classes)
         cfg = replace(cfg, prior_shift=tuple(shift.tolist()))
     labels = {k: v.to(ws.device) for k, v in labels.items() if k in ('mask', 'kps', 'depth')}
+    if trust is not None: assert_shape(trust, (len(ws), cfg.size, cfg.size)); trust = trust.cpu()
     lg = make_label_generator(cfg, seed, ws.device).train()
     opt = torch.optim.Adam(lg.parameters(), lr=lr)
     with frozen(G):
         for t in trange(steps, disable=not progress, desc='label generator'):
             gen = step_generator(seed, t)
-            lg.history.append(lg_step(G, lg, ws, labels, opt, gen, batch_size, n_pixels, balanced))
+            lg.history.append(lg_step(G, lg, ws, labels, opt, gen, batch_size, n_pixels, balanced, trust))
     return lg.eval()
+
+def reconstruction_trust(rec:Tensor, # (N,3,H,W) G(w) at the inverted latents, in [-1,1]
+                         x:Tensor,   # (N,3,H,W) the labeled images
+                         drop:float=0.1, # fraction of each image's pixels left out (0: trust all)
+                         k:int=3) -> Tensor:
+    "Eq. (3c): 1 for each pixel, 0 for the `drop` fraction with the largest k×k mean |G(w) − x| → (N,H,W)."
+    err = F.avg_pool2d((rec - x).abs().mean(1, keepdim=True), k, 1, k // 2, count_include_pad=False)[:, 0]
+    if drop <= 0: return torch.ones_like(err)
+    thr = err.flatten(1).quantile(1 - drop, dim=1)[:, None, None]
+    return (err <= thr).float()
 
 # %% ../nbs/06_label_generator.ipynb #ee1f8bd4
 def lg_steps_for(n_labeled:int, steps:int, ref:int=16) -> int:

@@ -291,3 +291,31 @@ def test_seg_only_model(G, data):
     pred = predict_labels(G, lg, ws)
     assert set(pred) == {'img', 'mask', 'unc', 'score'}
     assert set(lg.history[0]) == {'seg'}
+
+
+# ---------------------------------------------------------------- trusted pixels (eq. 3c)
+
+def test_reconstruction_trust_drops_the_worst_pixels_per_image():
+    rec, x = torch.zeros(3, 3, 16, 16), torch.zeros(3, 3, 16, 16)
+    x[0, :, :4, :4] = 1.   # image 0: a 4×4 block badly reconstructed (16 of 256 pixels)
+    x[1, :, 10, 10] = 0.5  # image 1: one pixel
+    t = reconstruction_trust(rec, x, drop=0.25, k=1)
+    assert t.shape == (3, 16, 16) and set(t.unique().tolist()) <= {0., 1.}
+    assert t[0, :4, :4].sum() == 0 and t[1, 10, 10] == 0
+    assert t[2].min() == 1  # a perfect reconstruction: every pixel ties at 0 error and is kept
+    assert torch.equal(reconstruction_trust(rec, x, drop=0.), torch.ones(3, 16, 16))
+
+def test_trust_zero_pixels_are_never_sampled_and_change_training(G, data, cfg):
+    ws, lab = data
+    trust = torch.ones(4, 32, 32); trust[:, :, :16] = 0  # the left half of every labeled image left out
+    for balanced in (False, True):
+        idx = sample_pixels(4, 32, 400, lab['mask'], balanced, torch.Generator().manual_seed(0), weight=trust)
+        assert (idx % 32 >= 16).all(), balanced
+    kw = dict(steps=3, n_pixels=64, lr=1e-2, seed=0)
+    a = train_label_generator(G, ws, lab, cfg, **kw)
+    b = train_label_generator(G, ws, lab, cfg, trust=trust, **kw)
+    c = train_label_generator(G, ws, lab, cfg, trust=torch.ones(4, 32, 32), **kw)
+    assert not all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    assert a.history != b.history and len(c.history) == 3
+    with pytest.raises(ValueError):
+        train_label_generator(G, ws, lab, cfg, trust=torch.ones(3, 32, 32), **kw)  # one map per labeled image
