@@ -54,6 +54,7 @@ def check_args(a) -> str|None:
             return f"--{k.replace('_', '-')} must be {'a positive count' if lo == 1 else f'at least {lo}'}, got {v}"
     if a.cmd == 'generate':
         if not 0 <= a.drop_frac < 1: return f"--drop-frac must be in [0, 1), got {a.drop_frac}"
+        if not 0 <= a.trust_drop < 1: return f"--trust-drop must be in [0, 1), got {a.trust_drop}"
         if a.shard_index is not None and not 0 <= a.shard_index < (a.num_shards or 0):
             return f"--shard-index must be in 0..NUM_SHARDS-1 and needs --num-shards, got {a.shard_index}"
     return None
@@ -248,6 +249,7 @@ def cmd_generate(a) -> dict:
     idx = handsoff_dataset(G, E, lab, a.out, a.n or p.n_generate,
                            n_labeled=a.n_labeled or p.n_labeled, lg_steps=a.lg_steps or p.lg_steps,
                            ensemble_size=a.ensemble or p.ensemble_size, refine_steps=a.refine_steps,
+                           trust_drop=a.trust_drop,
                            w_avg=w_avg, seed=a.seed, psi=a.psi,
                            shard_size=a.shard_size, drop_frac=a.drop_frac, num_shards=a.num_shards,
                            shard_index=a.shard_index)
@@ -386,6 +388,8 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument('--n-labeled', type=int, default=None); g.add_argument('--lg-steps', type=int, default=None)
     g.add_argument('--ensemble', type=int, default=None); g.add_argument('--refine-steps', type=int, default=None,
                    help='refinement steps per labeled image (default: 100 with lpips, else 0)')
+    g.add_argument('--trust-drop', type=float, default=0.1, help='label generator: leave out this fraction of '
+                   'each labeled image\'s worst-reconstructed pixels (eq. 3c of 06; 0: train on every pixel)')
     g.add_argument('--shard-size', type=int, default=100); g.add_argument('--drop-frac', type=float, default=0.1)
     g.add_argument('--psi', type=float, default=0.7); g.add_argument('--seed', type=int, default=0)
     g.add_argument('--num-shards', type=int, default=None); g.add_argument('--shard-index', type=int, default=None)

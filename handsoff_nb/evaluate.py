@@ -423,7 +423,7 @@ class BenchConfig:
     ensemble_size: int = 10
     drop_frac: float = 0.1         # most uncertain fraction dropped
     refine_steps: int = 500        # per-image refinement of the labeled few (0 in `no-refine`); the reference's 500
-    trust_drop: float = 0.         # label generator: leave out the worst-reconstructed pixels (eq. 3c of 06)
+    trust_drop: float = 0.1        # label generator: leave out the worst-reconstructed 10 % of pixels (eq. 3c of 06)
     ablations: tuple = ABLATIONS
 
     @classmethod

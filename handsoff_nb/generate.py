@@ -239,15 +239,14 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
                      lg_steps:int|None=None,  # steps for ≤ 16 images; more for more (`lg_steps_for`)
                      ensemble_size:int|None=None,
                      refine_steps:int=100,    # per-image refinement of the labeled few (0: none)
-                     trust_drop:float=0.,     # leave out this fraction of worst-reconstructed pixels (eq. 3c of 06)
+                     trust_drop:float=0.1,    # leave out this fraction of worst-reconstructed pixels (eq. 3c of 06)
                      w_avg:Tensor|None=None, seed:int=0, progress:bool=True, **gen_kwargs) -> dict:
     "Labeled folder → inverted latents → label generator → `n` generated labeled images in `out/dataset`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     lab = load_labeled_folder(labeled, size=G.size) if not isinstance(labeled, dict) else labeled
     N = min(len(lab['img']), n_labeled or 50)
     steps = lg_steps_for(N, load_profile().lg_steps if lg_steps is None else lg_steps)  # eq. (3b) of 06
-    want = dict(n_labeled=N, steps=steps, refine_steps=refine_steps, models=fingerprint(G, E))
-    if trust_drop: want['trust_drop'] = trust_drop  # absent when off: older label generators stay reusable
+    want = dict(n_labeled=N, steps=steps, refine_steps=refine_steps, trust_drop=trust_drop, models=fingerprint(G, E))
     f = out/'label_generator.pt'
     if f.exists():
         _check_lg(f, want)

@@ -41,6 +41,7 @@ CARELESS = {  # id → (argv after the output option, words the error must conta
     'generate --shard-index 2 --num-shards 2': (['generate', '--shard-index', '2', '--num-shards', '2'],
                                                 ['--shard-index']),
     'generate --drop-frac 1.5': (['generate', '--drop-frac', '1.5'], ['--drop-frac']),
+    'generate --trust-drop 1': (['generate', '--trust-drop', '1'], ['--trust-drop', '[0, 1)']),
     'demo --n -1': (['demo', '--n', '-1'], ['--n', 'at least 2']),
     'demo --n-generate 0': (['demo', '--n-generate', '0'], ['--n-generate']),
     'gan-quality --n -10': (['gan-quality', 'data_samples/toyfaces_g64.pt', '--n', '-10'], ['--n', '-10']),
