@@ -172,11 +172,15 @@ def score_E(E, x, mask, G, dist, judge, chunk=25):
     with torch.no_grad(): ws = torch.cat([E(xx) for xx in x.split(chunk)])
     return score(ws, x, mask, G, dist, judge)
 
+def chosen_weights(a, lp) -> dict:
+    "Eq. (4)'s weights for `--refine-weights`: the reference 10/1/1, or what `invert` picks for this LPIPS."
+    return dict(REFINE_WEIGHTS['reference']) if a.refine_weights == 'reference' else refine_weights(lp)
+
 def refine_rows(a, encoders, G, lp, x, mask, dist, judge):
     rows = []
     for label, (E, cap, lam) in encoders.items():
         t0 = time.perf_counter()
-        w = REFINE_WEIGHTS['reference'] if a.refine_weights == 'reference' else refine_weights(lp)
+        w = chosen_weights(a, lp)
         ws = invert(x, E, G, refine_steps=a.refine_steps, lpips=lp, batch_size=25,
                     progress=a.progress, **w)
         secs = time.perf_counter() - t0
@@ -247,8 +251,7 @@ def main(argv=None):
                 lpips_backbone=info.backbone, judge=j_desc, judge_iou_real=judge_iou,
                 n_test=a.n_test, split=f"SPLITS['test'][:{a.n_test}]", caps=a.caps, lams=a.lams,
                 tune_batch=a.tune_batch, tune_lr=a.tune_lr, refine_from=a.refine_from,
-                tuned=a.tuned, refine_weights=(REFINE_WEIGHTS['reference'] if a.refine_weights == 'reference'
-                                               else refine_weights(lp)),
+                tuned=a.tuned, refine_weights=chosen_weights(a, lp),
                 device=str(device), threads=torch.get_num_threads(), torch=torch.__version__,
                 cpu=platform.processor() or platform.machine(), seed=a.seed,
                 loadavg_1min=os.getloadavg()[0], eval_seconds=time.perf_counter() - t0,
