@@ -211,8 +211,8 @@ def markdown(meta, enc, rows) -> str:
                      f"{'—' if r['lam'] is None else format(r['lam'], 'g')} | {r['refine_steps']} | "
                      f"{f(r['mse'], 4)} | {f(r['psnr'], 2)} | {f(r['lpips'], 4)} | "
                      f"{f(r['iou'], 3)} | {f(r['seconds'], 1)} |")
-    lines += ['', 'MSE/PSNR on [0,1] images. Refinement rows optimise LPIPS + MSE on the scored '
-              'images themselves. `s`: tuning time to reach the cap, or refinement time for all '
+    lines += ['', 'MSE/PSNR on [0,1] images. Refinement rows optimise eq. (4) with the weights above on '
+              'the scored images themselves. `s`: tuning time to reach the cap, or refinement time for all '
               'images.']
     return '\n'.join(lines) + '\n'
 

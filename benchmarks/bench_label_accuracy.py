@@ -9,8 +9,8 @@ steps 600 for up to 16 images and more for more (`lg_steps_for`), class-prior sh
 
 Protocol: the label generator is trained exactly as `handsoff-nb generate` trains it (the first N shipped
 labeled images, inverted with the encoder, `train_label_generator`). Each of `--n-test` held-out real faces
-x (SPLITS['test'], never seen by the GAN, the encoder or the label generator) is inverted, w = E(x), and the
-label generator labels G(w); the labels are compared with x's exact ToyFaces labels:
+x (SPLITS['test'], never seen by the GAN, the encoder or the label generator) is inverted, w = E(x) (refined for
+`--test-refine-steps` steps as the labeled few are, if given), and the label generator labels G(w); the labels are compared with x's exact ToyFaces labels:
 - mIoU over the 8 classes (dataset-level confusion, background included) and per-class IoU;
 - keypoint error: mean Euclidean distance in pixels over visible keypoints, and PCK@0.05·size;
 - depth: mean absolute error and AbsRel over pixels with depth > 0 (the ToyFaces scale, wall = 1).
@@ -83,6 +83,8 @@ def main(argv=None):
     ap.add_argument('--refine-steps', type=int, default=100, help='per-image refinement of the labeled few (0: none)')
     ap.add_argument('--refine-weights', default='auto', choices=('auto', 'reference'),
                     help="eq. (4) weights: 'auto' as invert chooses them (refine_weights), 'reference' = 10/1/1")
+    ap.add_argument('--test-refine-steps', type=int, default=0,
+                    help='refine the held-out faces\' inversions too (0: w = E(x), the encoder alone)')
     ap.add_argument('--uniform', action='store_true', help='uniform pixel sampling instead of class-balanced')
     ap.add_argument('--prior-strength', type=float, default=0.5, help='β of eq. (3a) of 06 (0: no class-prior shift)')
     ap.add_argument('--tag', default='', help='write results/label_accuracy_<tag>.json (unless --out)')
@@ -110,7 +112,7 @@ def main(argv=None):
     fit = predict_labels(G, lg, ws)
     test = render_toyfaces(SPLITS['test'][:a.n_test], G.size)
     t0 = time.time()
-    ws_t = invert(test['img'], E, G)
+    ws_t = invert(test['img'], E, G, refine_steps=a.test_refine_steps, **rw)
     pred = predict_labels(G, lg, ws_t)
     t_pred = time.time() - t0
     kps_indep = decode_keypoints(heatmaps(G, lg, ws_t), pairs=())
@@ -132,7 +134,7 @@ def main(argv=None):
                          labeled=a.labeled, n_labeled=N, ensemble=a.ensemble, lg_steps=steps,
                          refine_steps=a.refine_steps, refine_weights=a.refine_weights, balanced=not a.uniform, prior_strength=a.prior_strength,
                          prior_shift=list(lg.cfg.prior_shift), invert_seconds=round(t_inv, 1),
-                         n_test=a.n_test, test_split="SPLITS['test'][:n_test]", seed=a.seed,
+                         n_test=a.n_test, test_refine_steps=a.test_refine_steps, test_split="SPLITS['test'][:n_test]", seed=a.seed,
                          train_seconds=round(t_train, 1), label_seconds=round(t_pred, 1),
                          loadavg_1min=os.getloadavg()[0]),
                label_generator={**seg(pred['mask'], test['mask']),

@@ -21,7 +21,8 @@ from .core import (CLASSES, KEYPOINTS, PALETTE, assert_shape, load_profile, get_
 from .stylegan2 import Generator, truncate, safe_load, CheckpointError
 from .data import save_labeled_folder, load_labeled_folder
 from .train_gan import atomic_save
-from .inversion import invert
+from .inversion import invert, refine_weights
+from .perceptual import PerceptualLoss
 from .label_generator import (LGConfig, LabelGenerator, train_label_generator, predict_labels, reconstruction_trust,
                                          entropy, uncertainty_score, lg_steps_for)
 
@@ -246,13 +247,15 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
     lab = load_labeled_folder(labeled, size=G.size) if not isinstance(labeled, dict) else labeled
     N = min(len(lab['img']), n_labeled or 50)
     steps = lg_steps_for(N, load_profile().lg_steps if lg_steps is None else lg_steps)  # eq. (3b) of 06
-    want = dict(n_labeled=N, steps=steps, refine_steps=refine_steps, trust_drop=trust_drop, models=fingerprint(G, E))
+    lp = PerceptualLoss() if refine_steps else None  # eq. (4)'s d; its trunk picks the weights (`refine_weights`)
+    want = dict(n_labeled=N, steps=steps, refine_steps=refine_steps, refine_weights=lp and refine_weights(lp),
+                trust_drop=trust_drop, models=fingerprint(G, E))
     f = out/'label_generator.pt'
     if f.exists():
         _check_lg(f, want)
         lg = load_label_generator(f, next(G.parameters()).device)
     else:
-        ws = invert(lab['img'][:N], E, G, refine_steps=refine_steps, progress=progress)
+        ws = invert(lab['img'][:N], E, G, refine_steps=refine_steps, lpips=lp, progress=progress)
         labels = {k: lab[k][:N].to(ws.device) for k in ('mask', 'kps', 'depth') if k in lab}
         kw = {} if ensemble_size is None else dict(ensemble_size=ensemble_size)
         trust = None

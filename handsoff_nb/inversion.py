@@ -314,7 +314,8 @@ def refine_objective(img:Tensor, x:Tensor, ws:Tensor, ws0:Tensor, dist:callable,
                      w_lpips:float=10., w_mse:float=1., w_reg:float=1.) -> Tensor:
     "Eq. (4) for each image → `(B,)`; `dist` from `as_lpips_fn`."
     mse = ((img - x) / 2).pow(2).mean((1, 2, 3))  # = MSE of the [0,1] images, as the reference
-    return w_lpips * dist(img, x) + w_mse * mse + w_reg * (ws - ws0).pow(2).mean((1, 2))
+    d = dist(img, x) if w_lpips else 0.  # a pixel-only recipe skips the LPIPS network
+    return w_lpips * d + w_mse * mse + w_reg * (ws - ws0).pow(2).mean((1, 2))
 
 # %% ../nbs/03_inversion.ipynb #819be3f2
 def refine_latents(x:Tensor,     # (B,3,H,W) in [-1,1], the images to reconstruct
@@ -348,10 +349,10 @@ def refine_latents(x:Tensor,     # (B,3,H,W) in [-1,1], the images to reconstruc
 
 # %% ../nbs/03_inversion.ipynb #264ac2bc
 REFINE_WEIGHTS = dict(reference=dict(w_lpips=10., w_mse=1., w_reg=1.),  # official code, LPIPS-VGG
-                      random_trunk=dict(w_lpips=10., w_mse=10., w_reg=0.1))  # offline trunk, measured
+                      random_trunk=dict(w_lpips=0., w_mse=1., w_reg=0.))  # offline trunk: pixels alone, measured
 
 def refine_weights(lpips) -> dict:
-    "Eq. (4)'s λ for this LPIPS model: the reference values, or pixel-heavier ones for a random trunk."
+    "Eq. (4)'s λ for this LPIPS model: the reference values, or pixel MSE alone for a random trunk."
     info = getattr(lpips, 'info', None)
     return dict(REFINE_WEIGHTS['random_trunk' if getattr(info, 'backbone', None) == 'random'
                                else 'reference'])

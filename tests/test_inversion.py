@@ -371,5 +371,6 @@ def test_invert_uses_refine_weights_unless_given(G, lp, real32, monkeypatch):
     E = make_encoder(G, EncConfig.tiny())
     invert(real32['img'][:2], E, G, refine_steps=1, lpips=lp)
     invert(real32['img'][:2], E, G, refine_steps=1, lpips=lp, w_mse=3.)
-    assert seen[0]['w_mse'] == 10. and seen[0]['w_reg'] == 0.1
-    assert seen[1]['w_mse'] == 3. and seen[1]['w_reg'] == 0.1
+    assert {k: seen[0][k] for k in ('w_lpips', 'w_mse', 'w_reg')} == REFINE_WEIGHTS['random_trunk']
+    assert seen[0]['w_lpips'] == 0.  # the offline trunk: pixels alone
+    assert seen[1]['w_mse'] == 3. and seen[1]['w_reg'] == REFINE_WEIGHTS['random_trunk']['w_reg']

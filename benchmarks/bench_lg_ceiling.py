@@ -1,0 +1,56 @@
+"""How well can the label generator learn from N *perfectly* labeled images of G? A ceiling for HandsOff's labels.
+
+    python benchmarks/bench_lg_ceiling.py                  # N = 16, 600 steps (as handsoff_dataset)
+    python benchmarks/bench_lg_ceiling.py --n 50 --steps 1875 --lr 1e-3
+
+No inversion, no real image: N samples of the shipped G (ψ = 0.7, seeds image_seed(7, i)) are labeled by the
+judge (a U-Net trained on real labeled faces), a label generator (ensemble 3, `--hidden`, segmentation head only)
+is trained on them as `train_label_generator` trains it, and its masks on 64 *other* samples (the seeds
+`generate` and `bench_label_accuracy` use) are compared with the judge's masks on those samples (mIoU over 8
+classes). `train_fit` scores it on its own N. HandsOff's label generator, trained on inverted real faces, is
+compared with the judge the same way in `bench_label_accuracy.py` (`generated.agreement_with_judge`); the gap
+between the two is what inversion costs, and this number is what the per-pixel MLP on G's features reaches at
+best with N examples. One thread; appends one JSON line to `results/lg_ceiling.jsonl`.
+"""
+import argparse, json, os, time
+from datetime import datetime, timezone
+from pathlib import Path
+import torch
+from handsoff_nb.core import data_samples_dir
+from handsoff_nb.stylegan2 import load_generator
+from handsoff_nb.label_generator import LGConfig, train_label_generator, predict_labels
+from handsoff_nb.generate import latents_for, image_seed
+from handsoff_nb.quality import confusion, iou_from_confusion, judge_path, load_unet, predict_masks
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--n', type=int, default=16); ap.add_argument('--steps', type=int, default=600)
+    ap.add_argument('--lr', type=float, default=1e-3); ap.add_argument('--hidden', default='128,32')
+    ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'lg_ceiling.jsonl'))
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    t0 = time.time()
+    G, w_avg, _ = load_generator(data_samples_dir()/'toyfaces_g64.pt'); G.eval()
+    judge = load_unet(judge_path(), 'cpu').eval()
+    w_avg = w_avg.reshape(1, -1)
+    ws = latents_for(G, [image_seed(7, i) for i in range(a.n)], w_avg, 0.7)  # (N,n_latent,D)
+    with torch.no_grad(): mask = predict_masks(judge, G.synthesis(ws, randomize_noise=False).clamp(-1, 1))
+    hidden = tuple(int(v) for v in a.hidden.split(','))
+    cfg = LGConfig.for_generator(G, {'mask': mask}, ensemble_size=3, hidden=hidden)
+    lg = train_label_generator(G, ws, {'mask': mask}, cfg, steps=a.steps, lr=a.lr, seed=0)
+    gen = predict_labels(G, lg, latents_for(G, [image_seed(0, i) for i in range(64)], w_avg, 0.7))
+    miou = lambda p, t: iou_from_confusion(confusion(p, t)).nanmean().item()
+    row = dict(n=a.n, steps=a.steps, lr=a.lr, hidden=list(hidden),
+               train_fit=round(miou(predict_labels(G, lg, ws)['mask'], mask), 4),
+               agreement_with_judge=round(miou(gen['mask'], predict_masks(judge, gen['img'])), 4),
+               seconds=round(time.time() - t0, 1), date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+               loadavg_1min=os.getloadavg()[0])
+    print(json.dumps(row))
+    with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')
+    return row
+
+
+if __name__ == '__main__': main()
