@@ -79,6 +79,7 @@ def main(argv=None):
     ap.add_argument('--n-labeled', type=int, default=16); ap.add_argument('--ensemble', type=int, default=3)
     ap.add_argument('--lg-steps', type=int, default=None,
                     help='label-generator steps (default: as `handsoff_dataset`, lg_steps_for(N, 600))')
+    ap.add_argument('--lg-lr', type=float, default=1e-3, help='label-generator learning rate (train_label_generator)')
     ap.add_argument('--n-test', type=int, default=200)
     ap.add_argument('--refine-steps', type=int, default=100, help='per-image refinement of the labeled few (0: none)')
     ap.add_argument('--refine-weights', default='auto', choices=('auto', 'reference'),
@@ -107,7 +108,7 @@ def main(argv=None):
     steps = lg_steps_for(N, 600) if a.lg_steps is None else a.lg_steps
     lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, ensemble_size=a.ensemble),
                                steps=steps, seed=a.seed, balanced=not a.uniform,
-                               prior_strength=a.prior_strength, progress=True)
+                               prior_strength=a.prior_strength, lr=a.lg_lr, progress=True)
     t_train = time.time() - t0
     fit = predict_labels(G, lg, ws)
     test = render_toyfaces(SPLITS['test'][:a.n_test], G.size)
@@ -131,7 +132,7 @@ def main(argv=None):
     area = lambda m: {c: round((m == i).float().mean().item(), 4) for i, c in enumerate(CLASSES)}
     res = dict(meta=dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), torch=torch.__version__,
                          threads=a.threads, cpu=platform.machine(), generator=a.generator, encoder=a.encoder,
-                         labeled=a.labeled, n_labeled=N, ensemble=a.ensemble, lg_steps=steps,
+                         labeled=a.labeled, n_labeled=N, ensemble=a.ensemble, lg_steps=steps, lg_lr=a.lg_lr,
                          refine_steps=a.refine_steps, refine_weights=a.refine_weights, balanced=not a.uniform, prior_strength=a.prior_strength,
                          prior_shift=list(lg.cfg.prior_shift), invert_seconds=round(t_inv, 1),
                          n_test=a.n_test, test_refine_steps=a.test_refine_steps, test_split="SPLITS['test'][:n_test]", seed=a.seed,
