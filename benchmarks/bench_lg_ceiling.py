@@ -26,7 +26,7 @@ from handsoff_nb.stylegan2 import load_generator
 from handsoff_nb.label_generator import LGConfig, train_label_generator, predict_labels
 from handsoff_nb.generate import latents_for, image_seed
 from handsoff_nb.quality import confusion, iou_from_confusion, judge_path, load_unet, predict_masks
-from handsoff_nb.hypercolumns import generate_features, hypercolumns
+from handsoff_nb.hypercolumns import feature_channels, generate_features, hypercolumns
 from torch import nn
 import torch.nn.functional as F
 
@@ -57,12 +57,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=16); ap.add_argument('--steps', type=int, default=600)
     ap.add_argument('--lr', type=float, default=1e-3); ap.add_argument('--hidden', default='128,32')
+    ap.add_argument('--generator', default=str(data_samples_dir()/'toyfaces_g64.pt'), help='default: the shipped G')
     ap.add_argument('--head', default='mlp', choices=('mlp', 'conv'), help="'conv': the diagnostic above")
     ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'lg_ceiling.jsonl'))
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.time()
-    G, w_avg, _ = load_generator(data_samples_dir()/'toyfaces_g64.pt'); G.eval()
+    G, w_avg, _ = load_generator(a.generator); G.eval()
     judge = load_unet(judge_path(), 'cpu').eval()
     w_avg = w_avg.reshape(1, -1)
     ws = latents_for(G, [image_seed(7, i) for i in range(a.n)], w_avg, 0.7)  # (N,n_latent,D)
@@ -77,7 +78,7 @@ def main(argv=None):
     gen = label(latents_for(G, [image_seed(0, i) for i in range(64)], w_avg, 0.7))
     miou = lambda p, t: iou_from_confusion(confusion(p, t)).nanmean().item()
     fit = label(ws)['mask']
-    row = dict(n=a.n, steps=a.steps, lr=a.lr, hidden=list(hidden), head=a.head,
+    row = dict(generator=Path(a.generator).name, channels=sum(feature_channels(G)), n=a.n, steps=a.steps, lr=a.lr, hidden=list(hidden), head=a.head,
                train_fit=round(miou(fit, mask), 4),
                agreement_with_judge=round(miou(gen['mask'], predict_masks(judge, gen['img'])), 4),
                seconds=round(time.time() - t0, 1), date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
