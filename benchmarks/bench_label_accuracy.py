@@ -6,6 +6,8 @@
 
 Defaults are those of `handsoff_dataset` (07): 100 steps of per-image refinement of the labeled few, label-generator
 steps 600 for up to 16 images and more for more (`lg_steps_for`), class-prior shift β = 0.5 (`--prior-strength`).
+The refinement also fits a feature offset of block `--offset-layer` (eq. 4c of 03, `OFFSET_LAYER` = 2; -1: W+ only),
+and with `--test-refine-steps` the held-out faces are inverted the same way and labeled at G(w, δ).
 
 Protocol: the label generator is trained exactly as `handsoff-nb generate` trains it (the first N shipped
 labeled images, inverted with the encoder, `train_label_generator`). Each of `--n-test` held-out real faces
@@ -36,7 +38,7 @@ from handsoff_nb.inversion import REFINE_WEIGHTS, load_encoder, invert
 from handsoff_nb.label_generator import (LGConfig, train_label_generator, predict_labels, prior_shift, lg_steps_for,
                                          split_heads, decode_keypoints)
 from handsoff_nb.hypercolumns import generate_features
-from handsoff_nb.generate import latents_for, image_seed
+from handsoff_nb.generate import latents_for, image_seed, OFFSET_LAYER
 from handsoff_nb.quality import confusion, load_unet, judge_path, predict_masks
 from handsoff_nb.evaluate import pck, seg_metrics, depth_metrics as ev_depth
 
@@ -62,11 +64,11 @@ def seg(pred:torch.Tensor, true:torch.Tensor) -> dict:
 
 
 @torch.no_grad()
-def heatmaps(G, lg, ws, batch:int=8) -> torch.Tensor:
-    "The ensemble-mean keypoint heatmaps (B,K,H,W) of `G(ws)`."
+def heatmaps(G, lg, ws, batch:int=8, offset=None) -> torch.Tensor:
+    "The ensemble-mean keypoint heatmaps (B,K,H,W) of `G(ws)` (with a feature offset `(k, deltas)` if given)."
     out = []
     for i in range(0, len(ws), batch):
-        _, feats = generate_features(G, ws[i:i + batch])
+        _, feats = generate_features(G, ws[i:i + batch], None if offset is None else (offset[0], offset[1][i:i + batch]))
         out.append(split_heads(lg(feats), lg.cfg, dim=2)['kps'].sigmoid().mean(0))
     return torch.cat(out)
 
@@ -84,6 +86,8 @@ def main(argv=None):
     ap.add_argument('--refine-steps', type=int, default=100, help='per-image refinement of the labeled few (0: none)')
     ap.add_argument('--refine-weights', default='auto', choices=('auto', 'reference'),
                     help="eq. (4) weights: 'auto' as invert chooses them (refine_weights), 'reference' = 10/1/1")
+    ap.add_argument('--offset-layer', type=int, default=OFFSET_LAYER,
+                    help='refinement also fits an offset of this block (eq. 4c of 03, as handsoff_dataset); -1: W+ only')
     ap.add_argument('--test-refine-steps', type=int, default=0,
                     help='refine the held-out faces\' inversions too (0: w = E(x), the encoder alone)')
     ap.add_argument('--uniform', action='store_true', help='uniform pixel sampling instead of class-balanced')
@@ -100,29 +104,33 @@ def main(argv=None):
     N = min(a.n_labeled, len(lab['img']))
     t0 = time.time()
     rw = REFINE_WEIGHTS['reference'] if a.refine_weights == 'reference' else {}  # {}: invert's choice
-    ws = invert(lab['img'][:N], E, G, refine_steps=a.refine_steps, **rw)
+    k = a.offset_layer if a.offset_layer >= 0 and a.refine_steps else None
+    ws = invert(lab['img'][:N], E, G, refine_steps=a.refine_steps, offset_layer=k, **rw)
+    ws, off = (ws, None) if k is None else (ws[0], (k, ws[1]))
     t_inv = time.time() - t0
-    with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
+    with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False, offset=off).clamp(-1, 1)
     mse = ((rec - lab['img'][:N]) ** 2).flatten(1).mean(1)  # (N,)
     labels = {k: lab[k][:N] for k in ('mask', 'kps', 'depth')}
     steps = lg_steps_for(N, 600) if a.lg_steps is None else a.lg_steps
     lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, ensemble_size=a.ensemble),
                                steps=steps, seed=a.seed, balanced=not a.uniform,
-                               prior_strength=a.prior_strength, lr=a.lg_lr, progress=True)
+                               prior_strength=a.prior_strength, lr=a.lg_lr, progress=True, offset=off)
     t_train = time.time() - t0
-    fit = predict_labels(G, lg, ws)
+    fit = predict_labels(G, lg, ws, offset=off)
     test = render_toyfaces(SPLITS['test'][:a.n_test], G.size)
     t0 = time.time()
-    ws_t = invert(test['img'], E, G, refine_steps=a.test_refine_steps, **rw)
-    pred = predict_labels(G, lg, ws_t)
+    kt = k if a.test_refine_steps else None  # the held-out faces get the same inversion as the labeled few
+    ws_t = invert(test['img'], E, G, refine_steps=a.test_refine_steps, offset_layer=kt, **rw)
+    ws_t, off_t = (ws_t, None) if kt is None else (ws_t[0], (kt, ws_t[1]))
+    pred = predict_labels(G, lg, ws_t, offset=off_t)
     t_pred = time.time() - t0
-    kps_indep = decode_keypoints(heatmaps(G, lg, ws_t), pairs=())
+    kps_indep = decode_keypoints(heatmaps(G, lg, ws_t, offset=off_t), pairs=())
     # eq. (3a) of 06: the class-prior shift at β = 0, ½ and 1, on the same label generator
     shift, by_scale = lg.cfg.prior_shift, {}
     full = prior_shift(labels['mask'], lg.cfg.n_classes)
     for sc in ((0., 0.5, 1.) if not a.uniform else ()):
         lg.cfg = replace(lg.cfg, prior_shift=tuple((sc * full).tolist()))
-        m = seg(predict_labels(G, lg, ws_t)['mask'], test['mask'])
+        m = seg(predict_labels(G, lg, ws_t, offset=off_t)['mask'], test['mask'])
         by_scale[str(sc)] = dict(miou=m['miou'], iou=m['iou'])
     lg.cfg = replace(lg.cfg, prior_shift=shift)
     # what a HandsOff dataset is made of: labels of 64 samples of G (psi = 0.7, as `generate`)
@@ -132,7 +140,7 @@ def main(argv=None):
     area = lambda m: {c: round((m == i).float().mean().item(), 4) for i, c in enumerate(CLASSES)}
     res = dict(meta=dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), torch=torch.__version__,
                          threads=a.threads, cpu=platform.machine(), generator=a.generator, encoder=a.encoder,
-                         labeled=a.labeled, n_labeled=N, ensemble=a.ensemble, lg_steps=steps, lg_lr=a.lg_lr,
+                         labeled=a.labeled, n_labeled=N, ensemble=a.ensemble, lg_steps=steps, lg_lr=a.lg_lr, offset_layer=k,
                          refine_steps=a.refine_steps, refine_weights=a.refine_weights, balanced=not a.uniform, prior_strength=a.prior_strength,
                          prior_shift=list(lg.cfg.prior_shift), invert_seconds=round(t_inv, 1),
                          n_test=a.n_test, test_refine_steps=a.test_refine_steps, test_split="SPLITS['test'][:n_test]", seed=a.seed,

@@ -249,7 +249,7 @@ def cmd_generate(a) -> dict:
     idx = handsoff_dataset(G, E, lab, a.out, a.n or p.n_generate,
                            n_labeled=a.n_labeled or p.n_labeled, lg_steps=a.lg_steps or p.lg_steps,
                            ensemble_size=a.ensemble or p.ensemble_size, refine_steps=a.refine_steps,
-                           trust_drop=a.trust_drop,
+                           trust_drop=a.trust_drop, offset_layer=None if a.offset_layer < 0 else a.offset_layer,
                            w_avg=w_avg, seed=a.seed, psi=a.psi,
                            shard_size=a.shard_size, drop_frac=a.drop_frac, num_shards=a.num_shards,
                            shard_index=a.shard_index)
@@ -390,6 +390,8 @@ def make_parser() -> argparse.ArgumentParser:
                    help='refinement steps per labeled image (default: 100 with lpips, else 0)')
     g.add_argument('--trust-drop', type=float, default=0.1, help='label generator: leave out this fraction of '
                    'each labeled image\'s worst-reconstructed pixels (eq. 3c of 06; 0: train on every pixel)')
+    g.add_argument('--offset-layer', type=int, default=2, help='refinement also fits an offset of this style '
+                   'block\'s output (eq. 4c of 03; default 2, the 8×8 block); -1: W+ only')
     g.add_argument('--shard-size', type=int, default=100); g.add_argument('--drop-frac', type=float, default=0.1)
     g.add_argument('--psi', type=float, default=0.7); g.add_argument('--seed', type=int, default=0)
     g.add_argument('--num-shards', type=int, default=None); g.add_argument('--shard-index', type=int, default=None)

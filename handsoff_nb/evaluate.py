@@ -399,7 +399,7 @@ def show_predictions(nets:dict, # column title → trained `UNet`
     return fig
 
 # %% ../nbs/08_downstream_eval.ipynb #1c93e06c
-ABLATIONS = ('no-lpips', 'no-refine', 'ens1', 'no-filter')
+ABLATIONS = ('no-lpips', 'no-refine', 'no-offset', 'ens1', 'no-filter')
 
 @dataclass
 class BenchConfig:
@@ -424,6 +424,7 @@ class BenchConfig:
     drop_frac: float = 0.1         # most uncertain fraction dropped
     refine_steps: int = 1000       # per-image refinement of the labeled few (0 in `no-refine`); measured (issue 11)
     trust_drop: float = 0.1        # label generator: leave out the worst-reconstructed 10 % of pixels (eq. 3c of 06)
+    offset_layer: int = 2          # refinement also fits an offset of feats[k] (eq. 4c of 03); -1: W+ only (`no-offset`)
     ablations: tuple = ABLATIONS
 
     @classmethod
@@ -439,8 +440,9 @@ class BenchConfig:
 def variant_settings(name:str, cfg:BenchConfig) -> dict:
     "`handsoff_dataset` settings of HandsOff variant `name` (`handsoff` or one of `ABLATIONS`)."
     base = dict(encoder='tuned', ensemble_size=cfg.ensemble_size, refine_steps=cfg.refine_steps,
-                drop_frac=cfg.drop_frac, trust_drop=cfg.trust_drop)
+                drop_frac=cfg.drop_frac, trust_drop=cfg.trust_drop, offset_layer=cfg.offset_layer)
     change = {'handsoff': {}, 'no-lpips': dict(encoder='regression'), 'no-refine': dict(refine_steps=0),
+              'no-offset': dict(offset_layer=-1),
               'ens1': dict(ensemble_size=1), 'no-filter': dict(drop_frac=0.)}
     if name not in change: raise ValueError(f"unknown HandsOff variant {name!r}; choose from {list(change)}")
     return {**base, **change[name]}
@@ -464,6 +466,7 @@ def make_handsoff_data(cfg:BenchConfig, work, G, encoders:dict, # 'tuned' / 'reg
             n = math.ceil(cfg.n_generate / (1 - s['drop_frac']))  # generated, so that about n_generate are kept
             handsoff_dataset(G, encoders[s['encoder']], lab, d, n, n_labeled=N, lg_steps=cfg.lg_steps,
                              ensemble_size=s['ensemble_size'], refine_steps=s['refine_steps'], trust_drop=s['trust_drop'],
+                             offset_layer=None if s['offset_layer'] < 0 else s['offset_layer'],
                              drop_frac=s['drop_frac'], w_avg=w_avg, progress=progress)
         out[name], notes[name] = str(work/f'{name}_N{{N}}'), str(s)
     return out, notes

@@ -27,10 +27,10 @@ from .label_generator import (LGConfig, LabelGenerator, train_label_generator, p
                                          entropy, uncertainty_score, lg_steps_for)
 
 # %% auto #0
-__all__ = ['PREVIEW_COLS', 'image_seed', 'z_for', 'latents_for', 'SegmenterLabeler', 'keep_mask', 'shard_name', 'shard_indices',
-           'write_shard', 'shard_done', 'work_part', 'write_index', 'generate_dataset', 'LabeledStream',
-           'save_label_generator', 'load_label_generator', 'LGLabeler', 'fingerprint', 'handsoff_dataset',
-           'label_legend', 'legend_room', 'show_preview', 'save_preview']
+__all__ = ['OFFSET_LAYER', 'PREVIEW_COLS', 'image_seed', 'z_for', 'latents_for', 'SegmenterLabeler', 'keep_mask', 'shard_name',
+           'shard_indices', 'write_shard', 'shard_done', 'work_part', 'write_index', 'generate_dataset',
+           'LabeledStream', 'save_label_generator', 'load_label_generator', 'LGLabeler', 'fingerprint',
+           'handsoff_dataset', 'label_legend', 'legend_room', 'show_preview', 'save_preview']
 
 # %% ../nbs/07_generate.ipynb #9cecc7ee
 def image_seed(seed:int, index:int) -> int:
@@ -234,6 +234,8 @@ def _check_lg(f:Path, want:dict):
     if old != want: raise ValueError(f"{f} was trained with {old}, asked for {want}; "
                                      "use another output folder or delete the file")
 
+OFFSET_LAYER = 2  # feats[2], G's 8×8 block output: measured in 03 and 08 (issue 12)
+
 def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its dict; E: an `Encoder`
                      out, n:int,              # output folder; images to generate
                      n_labeled:int|None=None, # use the first N labeled images (default: all, at most 50)
@@ -241,6 +243,7 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
                      ensemble_size:int|None=None,
                      refine_steps:int=100,    # per-image refinement of the labeled few (0: none)
                      trust_drop:float=0.1,    # leave out this fraction of worst-reconstructed pixels (eq. 3c of 06)
+                     offset_layer:int|None=OFFSET_LAYER, # refinement also fits a feature offset here (eq. 4c of 03); None: W+ only
                      w_avg:Tensor|None=None, seed:int=0, progress:bool=True, **gen_kwargs) -> dict:
     "Labeled folder → inverted latents → label generator → `n` generated labeled images in `out/dataset`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -248,22 +251,25 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
     N = min(len(lab['img']), n_labeled or 50)
     steps = lg_steps_for(N, load_profile().lg_steps if lg_steps is None else lg_steps)  # eq. (3b) of 06
     lp = PerceptualLoss() if refine_steps else None  # eq. (4)'s d; its trunk picks the weights (`refine_weights`)
+    k = offset_layer if refine_steps else None  # the offset is fitted by refinement
     want = dict(n_labeled=N, steps=steps, refine_steps=refine_steps, refine_weights=lp and refine_weights(lp),
-                trust_drop=trust_drop, models=fingerprint(G, E))
+                trust_drop=trust_drop, offset_layer=k, models=fingerprint(G, E))
     f = out/'label_generator.pt'
     if f.exists():
         _check_lg(f, want)
         lg = load_label_generator(f, next(G.parameters()).device)
     else:
-        ws = invert(lab['img'][:N], E, G, refine_steps=refine_steps, lpips=lp, progress=progress)
+        ws = invert(lab['img'][:N], E, G, refine_steps=refine_steps, lpips=lp, progress=progress, offset_layer=k)
+        offset = None if k is None else (k, ws[1])
+        ws = ws if k is None else ws[0]
         labels = {k: lab[k][:N].to(ws.device) for k in ('mask', 'kps', 'depth') if k in lab}
         kw = {} if ensemble_size is None else dict(ensemble_size=ensemble_size)
         trust = None
         if trust_drop:
-            with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
+            with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False, offset=offset).clamp(-1, 1)
             trust = reconstruction_trust(rec, lab['img'][:N].to(rec.device), trust_drop)
         lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, **kw), steps=steps,
-                                   seed=seed, progress=progress, trust=trust)
+                                   seed=seed, progress=progress, trust=trust, offset=offset)
         save_label_generator(lg, f, extra=dict(want, names=list(lab.get('names', []))[:N]))
     info = dict(n_labeled=N, label_generator=f.name, models=want['models'])
     return generate_dataset(G, LGLabeler(G, lg), out/'dataset', n, w_avg=w_avg, seed=seed, progress=progress,

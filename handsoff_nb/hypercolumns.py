@@ -25,10 +25,11 @@ def feature_channels(G:Generator|GenConfig) -> tuple:
     return tuple(table[r] for r in [4] + [2 ** (j // 2 + 3) for j in range(n - 1)])
 
 def generate_features(G:Generator, ws:Tensor, # (B,n_latent,style_dim)
+                      offset:tuple|None=None,  # `(k, delta)`: a feature offset of 03 added to `feats[k]`
                      ) -> tuple:
     "`(img, feats)`: `img` (B,3,size,size) and the `num_layers` style-block outputs, fixed noise."
     assert_shape(ws, (None, G.n_latent, G.style_dim))
-    return G.synthesis(ws, randomize_noise=False, return_features=True)
+    return G.synthesis(ws, randomize_noise=False, return_features=True, offset=offset)
 
 # %% ../nbs/05_hypercolumns.ipynb #c6cf67a5
 def hypercolumns(feats:list, # `num_layers` maps (B,C_l,r_l,r_l)

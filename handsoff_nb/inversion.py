@@ -146,13 +146,14 @@ def sample_ws(G:Generator, n:int,
 
 def render(G:Generator, ws:Tensor, # (B,n_latent,style_dim)
            noise:str='const',      # 'const': G's fixed noise buffers; 'random': fresh per image
-           generator:torch.Generator|None=None) -> Tensor:
+           generator:torch.Generator|None=None,
+           offset:tuple|None=None) -> Tensor:  # `(k, delta)`: a feature offset, eq. (4c)
     "`ws` → `img` (B,3,size,size) through `G.synthesis`; 'const' noise makes it a function of `ws`."
-    if noise == 'const': return G.synthesis(ws, randomize_noise=False)
+    if noise == 'const': return G.synthesis(ws, randomize_noise=False, offset=offset)
     if noise != 'random': raise ValueError(f"noise must be 'const' or 'random', got {noise!r}")
     shapes = [getattr(G.noises, f'noise_{i}').shape[2:] for i in range(G.num_layers)]
     maps = [torch.randn(len(ws), 1, *s, generator=generator).to(ws.device) for s in shapes]
-    return G.synthesis(ws, noise=maps)
+    return G.synthesis(ws, noise=maps, offset=offset)
 
 # %% ../nbs/03_inversion.ipynb #f6f74a91
 def regression_loss(ws_hat:Tensor, # (B,n_latent,D) predicted
@@ -324,28 +325,39 @@ def refine_latents(x:Tensor,     # (B,3,H,W) in [-1,1], the images to reconstruc
                    steps:int=100, lr:float=0.1, w_lpips:float=10., w_mse:float=1.,
                    w_reg:float=1., rampup:float=0.05, rampdown:float=0.25,
                    ws_init:Tensor|None=None, # (B,n_latent,D) start and anchor; default E(x)
+                   offset_layer:int|None=None, # eq. (4c): also fit an offset of `feats[k]`; None: W+ only
+                   offset_lr:float=0.05,     # its peak learning rate (same schedule)
                    progress:bool=False) -> tuple:
-    "Optimise each image's W+ for eq. (4) with schedule (5), keeping its best step → `(ws, info)`."
+    "Optimise each image's W+ (and feature offset) for eq. (4) with schedule (5), keeping its best step → `(ws, info)`."
     dist = as_lpips_fn(lpips)
     with frozen(G, E):
         ws0 = (E(x) if ws_init is None else ws_init).detach()
         ws = ws0.clone().requires_grad_(True)
-        opt = torch.optim.Adam([ws], lr=lr)
+        groups = [dict(params=[ws], lr=lr)]
+        delta = best_delta = None
+        if offset_layer is not None:
+            c, r = G.feature_shapes()[offset_layer]
+            delta = torch.zeros(len(ws), c, r, r, device=ws.device, requires_grad=True)  # (B,C_k,r_k,r_k)
+            best_delta = delta.detach().clone()
+            groups.append(dict(params=[delta], lr=offset_lr))
+        off = None if delta is None else (offset_layer, delta)
+        opt, peaks = torch.optim.Adam(groups), [g['lr'] for g in groups]
         best_ws, hist = ws0.clone(), []
         for i in tqdm(range(steps + 1), disable=not progress, desc='refine'):
-            loss = refine_objective(render(G, ws), x, ws, ws0, dist, w_lpips, w_mse, w_reg)  # (B,)
+            loss = refine_objective(render(G, ws, offset=off), x, ws, ws0, dist, w_lpips, w_mse, w_reg)  # (B,)
             if i == 0: best, best_step, start = loss.detach(), torch.zeros_like(loss), loss.detach()
             better = loss.detach() < best
             best = torch.where(better, loss.detach(), best)
             best_step = torch.where(better, float(i), best_step)
             best_ws = torch.where(better[:, None, None], ws.detach(), best_ws)
+            if delta is not None: best_delta = torch.where(better[:, None, None, None], delta.detach(), best_delta)
             hist.append(loss.detach().mean().item())
             if i == steps: break
-            opt.param_groups[0]['lr'] = lr_schedule((i + 1) / (steps + 1), lr, rampup, rampdown)
+            for g, peak in zip(opt.param_groups, peaks): g['lr'] = lr_schedule((i + 1) / (steps + 1), peak, rampup, rampdown)
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
             opt.step()
-    return best_ws, dict(loss_start=start, loss_best=best, best_step=best_step.long(), history=hist)
+    return best_ws, dict(loss_start=start, loss_best=best, best_step=best_step.long(), history=hist, offset=best_delta)
 
 # %% ../nbs/03_inversion.ipynb #264ac2bc
 REFINE_WEIGHTS = dict(reference=dict(w_lpips=10., w_mse=1., w_reg=1.),  # official code, LPIPS-VGG
@@ -411,20 +423,26 @@ def invert(images,               # (B,3,H,W) in [-1,1], a labeled-folder path, o
            refine_steps:int=0,   # per-image refinement steps (0: the encoder's answer)
            lpips=None,           # for refinement; None: `PerceptualLoss()` (offline: random trunk)
            batch_size:int=16, progress:bool=False,
+           offset_layer:int|None=None, # eq. (4c): refine a feature offset of `feats[k]` too; returns `(ws, offsets)`
            **refine_kwargs,      # to `refine_latents` (lr, ...); weights default to `refine_weights`
-          ) -> Tensor:
-    "Images → W+ latents `ws` (B,n_latent,style_dim) on `G`'s device: `E(x)`, optionally refined."
+          ):
+    "Images → W+ latents `ws` (B,n_latent,style_dim) on `G`'s device: `E(x)`, optionally refined; with `offset_layer`, `(ws, offsets)`."
     x = check_inversion_input(_as_images(images), G.size)
+    if offset_layer is not None and not refine_steps:
+        raise ValueError("a feature offset (offset_layer) is fitted by refinement: give refine_steps > 0")
+    if offset_layer is not None and not 0 <= offset_layer < G.num_layers:
+        raise ValueError(f"offset_layer must be in 0..{G.num_layers - 1} (a style block of G), got {offset_layer}")
     if refine_steps and lpips is None: lpips = PerceptualLoss()
     if refine_steps: refine_kwargs = {**refine_weights(lpips), **refine_kwargs}
-    dev, out = _device_of(G), []
+    dev, out, offs = _device_of(G), [], []
     for xb in tqdm(x.split(batch_size), disable=not progress, desc='invert'):
         xb = xb.to(dev)
         with torch.no_grad(): ws = E(xb)
         if refine_steps:
-            ws = refine_latents(xb, E, G, lpips, refine_steps, ws_init=ws, **refine_kwargs)[0]
+            ws, info = refine_latents(xb, E, G, lpips, refine_steps, ws_init=ws, offset_layer=offset_layer, **refine_kwargs)
+            offs.append(info['offset'])
         out.append(ws)
-    return torch.cat(out)
+    return torch.cat(out) if offset_layer is None else (torch.cat(out), torch.cat(offs))
 
 # %% ../nbs/04_lpips_tuning.ipynb #a018bab4
 def tune_objective(E:Encoder, G:Generator, dist:callable, x:Tensor, ws:Tensor,

@@ -147,10 +147,12 @@ def _check_labels(ws:Tensor, labels:dict, cfg:LGConfig):
 
 def lg_step(G:Generator, lg:LabelGenerator, ws:Tensor, labels:dict, opt, gen:torch.Generator,
             batch_size:int=4, n_pixels:int=1024, balanced:bool=True,
-            trust:Tensor|None=None) -> dict: # (N,H,W) pixel weights of the labeled images (eq. 3c)
+            trust:Tensor|None=None, # (N,H,W) pixel weights of the labeled images (eq. 3c)
+            offset:tuple|None=None) -> dict: # `(k, deltas)`: the labeled images' feature offsets (N,C_k,r,r), 03's eq. (4c)
     "One training step on a random batch of latents; returns the per-head losses."
     bi = torch.randperm(len(ws), generator=gen)[:batch_size]
-    with torch.no_grad(): _, feats = generate_features(G, ws[bi.to(ws.device)])
+    b = bi.to(ws.device)
+    with torch.no_grad(): _, feats = generate_features(G, ws[b], None if offset is None else (offset[0], offset[1][b]))
     mask = labels['mask'][bi]
     idx = sample_pixels(len(bi), lg.cfg.size, n_pixels, mask, balanced, gen, ws.device,
                         weight=None if trust is None else trust[bi])
@@ -180,6 +182,7 @@ def train_label_generator(G:Generator,
                           balanced:bool=True,
                           prior_strength:float=0.5, # β of eq. (3a) after balanced sampling (0: none)
                           trust:Tensor|None=None,   # (N,H,W) pixel weights, e.g. `reconstruction_trust` (eq. 3c)
+                          offset:tuple|None=None,   # `(k, deltas)`: feature offsets of the inversions, `invert(offset_layer=k)`
                           seed:int=0, progress:bool=False) -> LabelGenerator:
     "Train a `LabelGenerator` on `(ws, labels)`, regenerating `G`'s features each step; `G` frozen."
     cfg = cfg or LGConfig.for_generator(G, labels)
@@ -190,12 +193,15 @@ def train_label_generator(G:Generator,
         cfg = replace(cfg, prior_shift=tuple(shift.tolist()))
     labels = {k: v.to(ws.device) for k, v in labels.items() if k in ('mask', 'kps', 'depth')}
     if trust is not None: assert_shape(trust, (len(ws), cfg.size, cfg.size)); trust = trust.cpu()
+    if offset is not None:
+        c, r = G.feature_shapes()[offset[0]]
+        assert_shape(offset[1], (len(ws), c, r, r)); offset = (offset[0], offset[1].to(ws.device))
     lg = make_label_generator(cfg, seed, ws.device).train()
     opt = torch.optim.Adam(lg.parameters(), lr=lr)
     with frozen(G):
         for t in trange(steps, disable=not progress, desc='label generator'):
             gen = step_generator(seed, t)
-            lg.history.append(lg_step(G, lg, ws, labels, opt, gen, batch_size, n_pixels, balanced, trust))
+            lg.history.append(lg_step(G, lg, ws, labels, opt, gen, batch_size, n_pixels, balanced, trust, offset))
     return lg.eval()
 
 def reconstruction_trust(rec:Tensor, # (N,3,H,W) G(w) at the inverted latents, in [-1,1]
@@ -286,8 +292,8 @@ def decode_keypoints(heat:Tensor,      # (B,K,H,W) heatmaps in [0,1]
 
 # %% ../nbs/06_label_generator.ipynb #7c9b0eca
 @torch.no_grad()
-def _predict_batch(G:Generator, lg:LabelGenerator, ws:Tensor) -> dict:
-    img, feats = generate_features(G, ws)
+def _predict_batch(G:Generator, lg:LabelGenerator, ws:Tensor, offset:tuple|None=None) -> dict:
+    img, feats = generate_features(G, ws, offset)
     h, out = split_heads(lg(feats), lg.cfg, dim=2), {'img': img.clamp(-1, 1)}  # (M,B,*,H,W)
     if 'seg' in h:
         shift = torch.tensor(lg.cfg.prior_shift or [0.] * lg.cfg.n_classes, device=ws.device)
@@ -300,7 +306,10 @@ def _predict_batch(G:Generator, lg:LabelGenerator, ws:Tensor) -> dict:
 
 def predict_labels(G:Generator, lg:LabelGenerator,
                    ws:Tensor, # (B,n_latent,style_dim)
-                   batch_size:int=8) -> dict:
+                   batch_size:int=8,
+                   offset:tuple|None=None, # `(k, deltas)`: label the inversions `G(ws, deltas)` of `invert(offset_layer=k)`
+                  ) -> dict:
     "Label `G(ws)`: `img`, `mask` (B,H,W), `unc` (B,H,W), `score` (B,), `kps` (B,K,3), `depth`."
-    outs = [_predict_batch(G, lg, ws[i:i + batch_size]) for i in range(0, len(ws), batch_size)]
+    part = lambda i: None if offset is None else (offset[0], offset[1][i:i + batch_size])
+    outs = [_predict_batch(G, lg, ws[i:i + batch_size], part(i)) for i in range(0, len(ws), batch_size)]
     return {k: torch.cat([o[k] for o in outs]) for k in outs[0]}

@@ -346,16 +346,18 @@ class Generator(nn.Module):
                   ws:Tensor,  # W+ latents (B,n_latent,style_dim)
                   noise:list|None=None,  # `num_layers` noise maps, as in `forward`
                   randomize_noise:bool=True,  # fresh noise, else the `noises` buffers
-                  return_features:bool=False):  # also return `feats` (list of `num_layers`)
+                  return_features:bool=False,  # also return `feats` (list of `num_layers`)
+                  offset:tuple|None=None):  # `(k, delta)`: add `delta` (B,C_k,r_k,r_k) to `feats[k]` (03's feature offset)
         "The W+ → image half of `forward`: `img` (B,3,size,size) [, `feats`]."
         assert_shape(ws, (None, self.n_latent, self.style_dim))
         noise = self.noise_list(noise, randomize_noise)
-        x = self.conv1(self.input(ws), ws[:, 0], noise=noise[0])
+        add = (lambda k, t: t + offset[1] if k == offset[0] else t) if offset is not None else (lambda k, t: t)
+        x = add(0, self.conv1(self.input(ws), ws[:, 0], noise=noise[0]))
         feats, skip = [x], self.to_rgb1(x, ws[:, 1])
         for j, to_rgb in enumerate(self.to_rgbs):  # latents/noise i, i+1 for the convs, i+2 for RGB
             i = 2 * j + 1
-            x = self.convs[i - 1](x, ws[:, i], noise=noise[i])
-            x2 = self.convs[i](x, ws[:, i + 1], noise=noise[i + 1])
+            x = add(i, self.convs[i - 1](x, ws[:, i], noise=noise[i]))
+            x2 = add(i + 1, self.convs[i](x, ws[:, i + 1], noise=noise[i + 1]))
             feats += [x, x2]
             x, skip = x2, to_rgb(x2, ws[:, i + 2], skip)  # eq. (10)
         return (skip, feats) if return_features else skip

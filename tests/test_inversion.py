@@ -366,7 +366,7 @@ def test_refine_weights_follow_the_trunk(lp):
 def test_invert_uses_refine_weights_unless_given(G, lp, real32, monkeypatch):
     import handsoff_nb.inversion as inv
     seen = []
-    def spy(x, E, G, lpips, steps, **kw): seen.append(kw); return kw['ws_init'], {}
+    def spy(x, E, G, lpips, steps, **kw): seen.append(kw); return kw['ws_init'], {'offset': None}
     monkeypatch.setattr(inv, 'refine_latents', spy)
     E = make_encoder(G, EncConfig.tiny())
     invert(real32['img'][:2], E, G, refine_steps=1, lpips=lp)
@@ -374,3 +374,40 @@ def test_invert_uses_refine_weights_unless_given(G, lp, real32, monkeypatch):
     assert {k: seen[0][k] for k in ('w_lpips', 'w_mse', 'w_reg')} == REFINE_WEIGHTS['random_trunk']
     assert seen[0]['w_lpips'] == 0.  # the offline trunk: pixels alone
     assert seen[1]['w_mse'] == 3. and seen[1]['w_reg'] == REFINE_WEIGHTS['random_trunk']['w_reg']
+
+# ---------------------------------------------------------------- feature offset (eq. 4c)
+
+def test_feature_offset_adds_to_one_block_only(G):
+    "`offset=(k, δ)` adds δ to feats[k]; earlier blocks are unchanged, later ones and the image change; δ = 0 changes nothing."
+    ws = torch.randn(2, G.n_latent, G.style_dim)
+    with torch.no_grad():
+        img, f = G.synthesis(ws, randomize_noise=False, return_features=True)
+        k = 2; c, r = G.feature_shapes()[k]
+        d = torch.randn(2, c, r, r)
+        img2, f2 = G.synthesis(ws, randomize_noise=False, return_features=True, offset=(k, d))
+        img0 = G.synthesis(ws, randomize_noise=False, offset=(k, torch.zeros_like(d)))
+    torch.testing.assert_close(img0, img)
+    for j in range(k): torch.testing.assert_close(f2[j], f[j])
+    torch.testing.assert_close(f2[k], f[k] + d)
+    assert not torch.allclose(f2[k + 1], f[k + 1]) and not torch.allclose(img2, img)
+
+def test_refine_with_offset_fits_better_and_reports_it(G, lp, real32):
+    "Eq. (4c): W+ and a block offset together reconstruct better than W+ alone; the returned pair has the best loss."
+    E = make_encoder(G, EncConfig.tiny())
+    x = real32['img']
+    w_only, a = refine_latents(x, E, G, lp, steps=30, w_lpips=0., w_mse=1., w_reg=0.)
+    ws, b = refine_latents(x, E, G, lp, steps=30, w_lpips=0., w_mse=1., w_reg=0., offset_layer=2)
+    c, r = G.feature_shapes()[2]
+    assert a['offset'] is None and b['offset'].shape == (4, c, r, r) and not b['offset'].requires_grad
+    assert b['loss_best'].mean() < a['loss_best'].mean()
+    with torch.no_grad(): mse = ((render(G, ws, offset=(2, b['offset'])) - x) / 2).pow(2).mean((1, 2, 3))
+    torch.testing.assert_close(mse, b['loss_best'], atol=1e-5, rtol=1e-4)
+
+def test_invert_with_offset_returns_pairs_and_checks_the_layer(G, lp, real32):
+    E = make_encoder(G, EncConfig.tiny())
+    x = real32['img'][:3]
+    ws, offs = invert(x, E, G, refine_steps=2, lpips=lp, offset_layer=1, batch_size=2)  # two batches, joined
+    c, r = G.feature_shapes()[1]
+    assert ws.shape == (3, G.n_latent, G.style_dim) and offs.shape == (3, c, r, r)
+    with pytest.raises(ValueError, match='refine_steps'): invert(x, E, G, offset_layer=1)
+    with pytest.raises(ValueError, match='offset_layer'): invert(x, E, G, refine_steps=1, lpips=lp, offset_layer=G.num_layers)

@@ -319,3 +319,25 @@ def test_trust_zero_pixels_are_never_sampled_and_change_training(G, data, cfg):
     assert a.history != b.history and len(c.history) == 3
     with pytest.raises(ValueError):
         train_label_generator(G, ws, lab, cfg, trust=torch.ones(3, 32, 32), **kw)  # one map per labeled image
+
+
+def test_offsets_reach_the_features_of_their_own_images(G, data, cfg, monkeypatch):
+    "`offset=(k, δ)`: each step's features of labeled image i get δ_i at block k; δ = 0 trains exactly as no offset."
+    import handsoff_nb.label_generator as lgm
+    ws, lab = data
+    k = 2; c, r = G.feature_shapes()[k]
+    deltas = torch.arange(4.)[:, None, None, None].expand(4, c, r, r).clone()  # image i: δ = i everywhere
+    seen, real = [], lgm.generate_features
+    def spy(G_, w, offset=None):
+        seen.append((w, offset)); return real(G_, w, offset)
+    monkeypatch.setattr(lgm, 'generate_features', spy)
+    kw = dict(steps=3, n_pixels=64, lr=1e-2, seed=0)
+    a = train_label_generator(G, ws, lab, cfg, offset=(k, deltas), **kw)
+    for w, (kk, d) in seen:
+        rows = [int((ws == wi).flatten(1).all(1).nonzero()[0]) for wi in w]  # which labeled image each row is
+        assert kk == k and torch.equal(d[:, 0, 0, 0], torch.tensor(rows, dtype=d.dtype))
+    b = train_label_generator(G, ws, lab, cfg, offset=(k, torch.zeros_like(deltas)), **kw)
+    n = train_label_generator(G, ws, lab, cfg, **kw)
+    assert all(torch.equal(x, y) for x, y in zip(b.parameters(), n.parameters()))
+    assert not all(torch.equal(x, y) for x, y in zip(a.parameters(), n.parameters()))
+    with pytest.raises(ValueError): train_label_generator(G, ws, lab, cfg, offset=(k, deltas[:3]), **kw)
