@@ -16,6 +16,11 @@ best with N examples. One thread; appends one JSON line to `results/lg_ceiling.j
 `--hidden`'s first value) on the same hypercolumns, trained with class-balanced cross-entropy (weights ∝
 frequency^-1/2) for `--steps` steps of batch 4 at lr `--lr`. If it agrees with the judge much better than the MLP,
 the features carry the labels and the per-pixel head is what limits; if not, the features are.
+
+`--head unet` is another diagnostic: no features at all, a U-Net (`quality.UNet`, width 16, 3 levels) on G's *images*,
+trained on the same N judge-labeled samples (`--steps` steps of batch 16, horizontal flips, AdamW one-cycle lr 3e-3).
+It tells how hard G's samples are to label consistently for a pixel learner. `--rgb` appends G's image (3 channels,
+64 px) to the hypercolumns of the MLP head (the per-pixel colour beside the features).
 """
 import argparse, json, os, time
 from datetime import datetime, timezone
@@ -25,7 +30,8 @@ from handsoff_nb.core import data_samples_dir
 from handsoff_nb.stylegan2 import load_generator
 from handsoff_nb.label_generator import LGConfig, train_label_generator, predict_labels
 from handsoff_nb.generate import latents_for, image_seed
-from handsoff_nb.quality import confusion, iou_from_confusion, judge_path, load_unet, predict_masks
+from handsoff_nb.quality import UNet, confusion, iou_from_confusion, judge_path, load_unet, predict_masks
+import handsoff_nb.label_generator as lgm
 from handsoff_nb.hypercolumns import feature_channels, generate_features, hypercolumns
 from torch import nn
 import torch.nn.functional as F
@@ -53,12 +59,42 @@ def conv_head(G, ws, mask, width:int, steps:int, lr:float, n_classes:int=8) -> c
     return label
 
 
+def unet_head(G, ws, mask, steps:int) -> callable:
+    "Train a U-Net on the images G(ws) to predict `mask` → a labeler `ws → {'img', 'mask'}`."
+    with torch.no_grad(): X = G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
+    torch.manual_seed(0)
+    net = UNet(width=16)
+    opt = torch.optim.AdamW(net.parameters(), 3e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=steps)
+    for s in range(steps):
+        i = torch.randint(len(X), (16,))
+        x, y = (X[i], mask[i]) if s % 2 == 0 else (X[i].flip(-1), mask[i].flip(-1))  # no left/right classes
+        loss = F.cross_entropy(net(x)['logits'], y)
+        opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+    net.eval()
+    def label(w):
+        with torch.no_grad():
+            img = G.synthesis(w, randomize_noise=False).clamp(-1, 1)
+            return dict(img=img, mask=predict_masks(net, img))
+    return label
+
+
+def with_rgb(lgm) -> callable:
+    "Make label_generator's features end with G's image (3 channels); returns the undo."
+    gf, fc = lgm.generate_features, lgm.feature_channels
+    def features(G, ws, offset=None):
+        img, fs = gf(G, ws, offset); return img, list(fs) + [img]
+    lgm.generate_features, lgm.feature_channels = features, lambda G: fc(G) + (3,)
+    return lambda: (setattr(lgm, 'generate_features', gf), setattr(lgm, 'feature_channels', fc))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=16); ap.add_argument('--steps', type=int, default=600)
     ap.add_argument('--lr', type=float, default=1e-3); ap.add_argument('--hidden', default='128,32')
     ap.add_argument('--generator', default=str(data_samples_dir()/'toyfaces_g64.pt'), help='default: the shipped G')
-    ap.add_argument('--head', default='mlp', choices=('mlp', 'conv'), help="'conv': the diagnostic above")
+    ap.add_argument('--head', default='mlp', choices=('mlp', 'conv', 'unet'), help="'conv', 'unet': the diagnostics above")
+    ap.add_argument('--rgb', action='store_true', help="MLP head: G's image as 3 more hypercolumn channels")
     ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'lg_ceiling.jsonl'))
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -69,16 +105,19 @@ def main(argv=None):
     ws = latents_for(G, [image_seed(7, i) for i in range(a.n)], w_avg, 0.7)  # (N,n_latent,D)
     with torch.no_grad(): mask = predict_masks(judge, G.synthesis(ws, randomize_noise=False).clamp(-1, 1))
     hidden = tuple(int(v) for v in a.hidden.split(','))
+    if a.rgb and a.head == 'mlp': with_rgb(lgm)
     if a.head == 'mlp':
         cfg = LGConfig.for_generator(G, {'mask': mask}, ensemble_size=3, hidden=hidden)
         lg = train_label_generator(G, ws, {'mask': mask}, cfg, steps=a.steps, lr=a.lr, seed=0)
         label = lambda w: predict_labels(G, lg, w)
+    elif a.head == 'unet':
+        label = unet_head(G, ws, mask, a.steps)
     else:
         label = conv_head(G, ws, mask, hidden[0], a.steps, a.lr)
     gen = label(latents_for(G, [image_seed(0, i) for i in range(64)], w_avg, 0.7))
     miou = lambda p, t: iou_from_confusion(confusion(p, t)).nanmean().item()
     fit = label(ws)['mask']
-    row = dict(generator=Path(a.generator).name, channels=sum(feature_channels(G)), n=a.n, steps=a.steps, lr=a.lr, hidden=list(hidden), head=a.head,
+    row = dict(generator=Path(a.generator).name, channels=sum(lgm.feature_channels(G)), n=a.n, steps=a.steps, lr=a.lr, hidden=list(hidden), head=a.head, rgb=a.rgb,
                train_fit=round(miou(fit, mask), 4),
                agreement_with_judge=round(miou(gen['mask'], predict_masks(judge, gen['img'])), 4),
                seconds=round(time.time() - t0, 1), date=datetime.now(timezone.utc).isoformat(timespec='seconds'),

@@ -241,7 +241,7 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
                      n_labeled:int|None=None, # use the first N labeled images (default: all, at most 50)
                      lg_steps:int|None=None,  # steps for ≤ 16 images; more for more (`lg_steps_for`)
                      ensemble_size:int|None=None,
-                     refine_steps:int=100,    # per-image refinement of the labeled few (0: none)
+                     refine_steps:int=1000,   # per-image refinement of the labeled few (0: none)
                      trust_drop:float=0.1,    # leave out this fraction of worst-reconstructed pixels (eq. 3c of 06)
                      offset_layer:int|None=OFFSET_LAYER, # refinement also fits a feature offset here (eq. 4c of 03); None: W+ only
                      w_avg:Tensor|None=None, seed:int=0, progress:bool=True, **gen_kwargs) -> dict:
