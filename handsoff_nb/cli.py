@@ -236,11 +236,7 @@ def _labeled_for(path, size:int, resize:bool=False) -> dict:
 def cmd_generate(a) -> dict:
     "HandsOff on a generator, an encoder and a labeled folder → a labeled dataset in `a.out/dataset`."
     from handsoff_nb.generate import handsoff_dataset
-    if a.refine_steps is None:  # default: refine the labeled few when lpips is there (08: 1,000 steps with the offset)
-        a.refine_steps = 1000 if _has_lpips() else 0
-        if not a.refine_steps: print("notice: no per-image refinement of the labeled few (needs lpips: "
-                                     "pip install lpips); --refine-steps 0 silences this", file=sys.stderr)
-    if a.refine_steps: _need_lpips('--refine-steps')
+    if a.refine_steps is None: a.refine_steps = 1000  # 08: 1,000 steps with the offset; pixel MSE needs no lpips
     p = load_profile(a.profile)
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg = _load_models(a, dev)
@@ -324,7 +320,6 @@ def cmd_benchmark(a) -> dict:
     cfg = getattr(BenchConfig, a.level)()
     keys = _override(cfg, a.set)
     _check_bench(cfg, keys)
-    if cfg.refine_steps: _need_lpips(f"the benchmark's refinement (refine_steps={cfg.refine_steps}; --set refine_steps=0 skips it)")
     if a.threads or a.level == 'quick': torch.set_num_threads(a.threads or 1)  # tiny convs: 1 thread is faster
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg = _load_models(a, dev)
@@ -387,7 +382,7 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument('--labeled', default=None, help='labeled folder (default: shipped ToyFaces few)')
     g.add_argument('--n-labeled', type=int, default=None); g.add_argument('--lg-steps', type=int, default=None)
     g.add_argument('--ensemble', type=int, default=None); g.add_argument('--refine-steps', type=int, default=None,
-                   help='refinement steps per labeled image (default: 1000 with lpips, else 0)')
+                   help='refinement steps per labeled image (default: 1000)')
     g.add_argument('--trust-drop', type=float, default=0.1, help='label generator: leave out this fraction of '
                    'each labeled image\'s worst-reconstructed pixels (eq. 3c of 06; 0: train on every pixel)')
     g.add_argument('--offset-layer', type=int, default=2, help='refinement also fits an offset of this style '

@@ -21,7 +21,7 @@ from .core import (CLASSES, KEYPOINTS, PALETTE, assert_shape, load_profile, get_
 from .stylegan2 import Generator, truncate, safe_load, CheckpointError
 from .data import save_labeled_folder, load_labeled_folder
 from .train_gan import atomic_save
-from .inversion import invert, refine_weights
+from .inversion import invert, refine_weights, refine_lpips
 from .perceptual import PerceptualLoss
 from .label_generator import (LGConfig, LabelGenerator, train_label_generator, predict_labels, reconstruction_trust,
                                          entropy, uncertainty_score, lg_steps_for)
@@ -250,9 +250,9 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
     lab = load_labeled_folder(labeled, size=G.size) if not isinstance(labeled, dict) else labeled
     N = min(len(lab['img']), n_labeled or 50)
     steps = lg_steps_for(N, load_profile().lg_steps if lg_steps is None else lg_steps)  # eq. (3b) of 06
-    lp = PerceptualLoss() if refine_steps else None  # eq. (4)'s d; its trunk picks the weights (`refine_weights`)
+    lp = refine_lpips() if refine_steps else None  # eq. (4)'s d (None without lpips); it picks the weights (`refine_weights`)
     k = offset_layer if refine_steps else None  # the offset is fitted by refinement
-    want = dict(n_labeled=N, steps=steps, refine_steps=refine_steps, refine_weights=lp and refine_weights(lp),
+    want = dict(n_labeled=N, steps=steps, refine_steps=refine_steps, refine_weights=refine_weights(lp) if refine_steps else None,
                 trust_drop=trust_drop, offset_layer=k, models=fingerprint(G, E))
     f = out/'label_generator.pt'
     if f.exists():

@@ -6,7 +6,7 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/inversion.html.md"""
 
 # %% ../nbs/03_inversion.ipynb #cd810670
 from __future__ import annotations
-import copy, math, os, time, warnings
+import copy, importlib.util, math, os, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, asdict
 from pathlib import Path
@@ -23,7 +23,7 @@ from .data import SPLITS, load_labeled_folder, render_toyfaces
 from .quality import confusion, iou_from_confusion
 
 # %% auto #0
-__all__ = ['REFINE_WEIGHTS', 'EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'refine_weights', 'check_inversion_input', 'invert', 'tune_objective', 'tune_encoder_lpips', 'real_batches', 'feature_error', 'mask_iou', 'make_probe']
+__all__ = ['REFINE_WEIGHTS', 'EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'refine_lpips', 'refine_weights', 'check_inversion_input', 'invert', 'tune_objective', 'tune_encoder_lpips', 'real_batches', 'feature_error', 'mask_iou', 'make_probe']
 
 # %% ../nbs/03_inversion.ipynb #da300255
 @dataclass
@@ -304,8 +304,13 @@ def lr_schedule(t:float, lr:float=0.1, rampup:float=0.05, rampdown:float=0.25) -
     up = min(1., t / rampup) if rampup > 0 else 1.
     return lr * up * (0.5 - 0.5 * math.cos(math.pi * down))
 
+def _no_lpips(x, y):
+    raise ValueError("this refinement weights LPIPS (w_lpips > 0) but no LPIPS model was given: pass lpips=, "
+                     "or w_lpips=0 for pixel MSE alone")
+
 def as_lpips_fn(lpips) -> callable:
-    "A `(x, y) → (B,)` LPIPS function from a `PerceptualLoss` or a `make_lpips` model."
+    "A `(x, y) → (B,)` LPIPS function from a `PerceptualLoss` or a `make_lpips` model (None: pixel recipes only)."
+    if lpips is None: return _no_lpips
     tol = math.inf  # G's raw output may overshoot [-1,1]; the real images are checked by `invert`
     if isinstance(lpips, PerceptualLoss):
         return lambda x, y: lpips_distance(lpips.model, x, y, lpips.min_size, lpips.max_size, tol)
@@ -360,11 +365,16 @@ def refine_latents(x:Tensor,     # (B,3,H,W) in [-1,1], the images to reconstruc
     return best_ws, dict(loss_start=start, loss_best=best, best_step=best_step.long(), history=hist, offset=best_delta)
 
 # %% ../nbs/03_inversion.ipynb #264ac2bc
+def refine_lpips():
+    "The LPIPS model `invert` refines with by default: `PerceptualLoss()`, or None without the `lpips` package."
+    return PerceptualLoss() if importlib.util.find_spec('lpips') is not None else None
+
 REFINE_WEIGHTS = dict(reference=dict(w_lpips=10., w_mse=1., w_reg=1.),  # official code, LPIPS-VGG
                       random_trunk=dict(w_lpips=0., w_mse=1., w_reg=0.))  # offline trunk: pixels alone, measured
 
 def refine_weights(lpips) -> dict:
-    "Eq. (4)'s λ for this LPIPS model: the reference values, or pixel MSE alone for a random trunk."
+    "Eq. (4)'s λ for this LPIPS model: the reference values, or pixel MSE alone for a random trunk or none (None)."
+    if lpips is None: return dict(REFINE_WEIGHTS['random_trunk'])  # no `lpips` package: pixels alone
     info = getattr(lpips, 'info', None)
     return dict(REFINE_WEIGHTS['random_trunk' if getattr(info, 'backbone', None) == 'random'
                                else 'reference'])
@@ -421,7 +431,7 @@ def check_inversion_input(x:Tensor, size:int) -> Tensor:
 def invert(images,               # (B,3,H,W) in [-1,1], a labeled-folder path, or its dict
            E:Encoder, G:Generator,
            refine_steps:int=0,   # per-image refinement steps (0: the encoder's answer)
-           lpips=None,           # for refinement; None: `PerceptualLoss()` (offline: random trunk)
+           lpips=None,           # for refinement; None: `refine_lpips()` (offline: random trunk; no lpips: pixels alone)
            batch_size:int=16, progress:bool=False,
            offset_layer:int|None=None, # eq. (4c): refine a feature offset of `feats[k]` too; returns `(ws, offsets)`
            **refine_kwargs,      # to `refine_latents` (lr, ...); weights default to `refine_weights`
@@ -432,7 +442,7 @@ def invert(images,               # (B,3,H,W) in [-1,1], a labeled-folder path, o
         raise ValueError("a feature offset (offset_layer) is fitted by refinement: give refine_steps > 0")
     if offset_layer is not None and not 0 <= offset_layer < G.num_layers:
         raise ValueError(f"offset_layer must be in 0..{G.num_layers - 1} (a style block of G), got {offset_layer}")
-    if refine_steps and lpips is None: lpips = PerceptualLoss()
+    if refine_steps and lpips is None: lpips = refine_lpips()  # None without the lpips package: pixels alone
     if refine_steps: refine_kwargs = {**refine_weights(lpips), **refine_kwargs}
     dev, out, offs = _device_of(G), [], []
     for xb in tqdm(x.split(batch_size), disable=not progress, desc='invert'):

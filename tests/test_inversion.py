@@ -411,3 +411,19 @@ def test_invert_with_offset_returns_pairs_and_checks_the_layer(G, lp, real32):
     assert ws.shape == (3, G.n_latent, G.style_dim) and offs.shape == (3, c, r, r)
     with pytest.raises(ValueError, match='refine_steps'): invert(x, E, G, offset_layer=1)
     with pytest.raises(ValueError, match='offset_layer'): invert(x, E, G, refine_steps=1, lpips=lp, offset_layer=G.num_layers)
+
+def test_refinement_needs_no_lpips_package(G, lp, real32, monkeypatch):
+    "Without the `lpips` package, `invert` refines by pixel MSE alone and never builds an LPIPS model; same result as the offline trunk."
+    import handsoff_nb.inversion as inv
+    find = inv.importlib.util.find_spec
+    monkeypatch.setattr(inv.importlib.util, 'find_spec', lambda name, *a: None if name == 'lpips' else find(name, *a))
+    class Never(inv.PerceptualLoss):
+        def __init__(self, *a, **k): raise AssertionError('PerceptualLoss built without lpips')
+    monkeypatch.setattr(inv, 'PerceptualLoss', Never)
+    assert refine_lpips() is None and refine_weights(None) == REFINE_WEIGHTS['random_trunk']
+    E = make_encoder(G, EncConfig.tiny())
+    x = real32['img'][:2]
+    ws, off = invert(x, E, G, refine_steps=3, offset_layer=2)
+    ws_lp, off_lp = invert(x, E, G, refine_steps=3, offset_layer=2, lpips=lp)  # the random trunk: also pixels alone
+    torch.testing.assert_close(ws, ws_lp); torch.testing.assert_close(off, off_lp)
+    with pytest.raises(ValueError, match='LPIPS'): refine_latents(x, E, G, None, steps=1, w_lpips=1.)
