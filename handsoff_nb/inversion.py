@@ -445,11 +445,12 @@ def invert(images,               # (B,3,H,W) in [-1,1], a labeled-folder path, o
     if refine_steps and lpips is None: lpips = refine_lpips()  # None without the lpips package: pixels alone
     if refine_steps: refine_kwargs = {**refine_weights(lpips), **refine_kwargs}
     dev, out, offs = _device_of(G), [], []
-    for xb in tqdm(x.split(batch_size), disable=not progress, desc='invert'):
+    for xb in tqdm(x.split(batch_size), disable=not progress or bool(refine_steps), desc='invert'):  # refining: its own bar
         xb = xb.to(dev)
         with torch.no_grad(): ws = E(xb)
         if refine_steps:
-            ws, info = refine_latents(xb, E, G, lpips, refine_steps, ws_init=ws, offset_layer=offset_layer, **refine_kwargs)
+            ws, info = refine_latents(xb, E, G, lpips, refine_steps, ws_init=ws, offset_layer=offset_layer,
+                                      **{'progress': progress, **refine_kwargs})
             offs.append(info['offset'])
         out.append(ws)
     return torch.cat(out) if offset_layer is None else (torch.cat(out), torch.cat(offs))
