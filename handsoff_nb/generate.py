@@ -22,7 +22,6 @@ from .stylegan2 import Generator, truncate, safe_load, CheckpointError
 from .data import save_labeled_folder, load_labeled_folder
 from .train_gan import atomic_save
 from .inversion import invert, refine_weights, refine_lpips
-from .perceptual import PerceptualLoss
 from .label_generator import (LGConfig, LabelGenerator, train_label_generator, predict_labels, reconstruction_trust,
                                          entropy, uncertainty_score, lg_steps_for)
 
