@@ -79,13 +79,12 @@ def unet_head(G, ws, mask, steps:int) -> callable:
     return label
 
 
-def with_rgb(lgm) -> callable:
-    "Make label_generator's features end with G's image (3 channels); returns the undo."
+def with_rgb(lgm):
+    "Make label_generator's features end with G's image (3 channels), for this process."
     gf, fc = lgm.generate_features, lgm.feature_channels
     def features(G, ws, offset=None):
         img, fs = gf(G, ws, offset); return img, list(fs) + [img]
     lgm.generate_features, lgm.feature_channels = features, lambda G: fc(G) + (3,)
-    return lambda: (setattr(lgm, 'generate_features', gf), setattr(lgm, 'feature_channels', fc))
 
 
 def main(argv=None):

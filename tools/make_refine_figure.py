@@ -1,4 +1,5 @@
-"""Draw nbs/images/refine_recipes.png: held-out faces inverted by the encoder and two refinement recipes, and the
+"""Draw nbs/images/refine_recipes.png: held-out faces inverted by the encoder, two refinement recipes and pixel
+refinement with the feature offset of eq. (4c) of 03 (k = 2), and the
 part-IoU curves of `benchmarks/results/refine_recipe.jsonl`.
 
     python tools/make_refine_figure.py
@@ -26,9 +27,10 @@ def main(n:int=5):
     with torch.no_grad(): ws0 = E(x)
     old = refine_latents(x, E, G, lp, 100, ws_init=ws0, w_lpips=10., w_mse=10., w_reg=0.1)[0]
     new = refine_latents(x, E, G, lp, 1000, ws_init=ws0, **REFINE_WEIGHTS['random_trunk'])[0]
+    ws_o, info = refine_latents(x, E, G, lp, 1000, ws_init=ws0, offset_layer=2, **REFINE_WEIGHTS['random_trunk'])
     rows = [('real x', x), ('G(E(x))', render(G, ws0)), ('LPIPS+MSE, 100', render(G, old)),
-            ('pixels, 1,000', render(G, new))]
-    fig = plt.figure(figsize=(11, 4.6), layout='constrained')
+            ('pixels, 1,000', render(G, new)), ('+ offset k=2', render(G, ws_o, offset=(2, info['offset'])))]
+    fig = plt.figure(figsize=(11, 5.6), layout='constrained')
     left, right = fig.subfigures(1, 2, width_ratios=[1.25, 1])
     axs = left.subplots(len(rows), n)
     for r, (name, imgs) in enumerate(rows):
