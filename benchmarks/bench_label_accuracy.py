@@ -12,7 +12,8 @@ and with `--test-refine-steps` the held-out faces are inverted the same way and 
 Protocol: the label generator is trained exactly as `handsoff-nb generate` trains it (the first N shipped
 labeled images, inverted with the encoder, `train_label_generator`). Each of `--n-test` held-out real faces
 x (SPLITS['test'], never seen by the GAN, the encoder or the label generator) is inverted, w = E(x) (refined for
-`--test-refine-steps` steps as the labeled few are, if given), and the label generator labels G(w); the labels are compared with x's exact ToyFaces labels:
+`--test-refine-steps` steps as the labeled few are, if given; an encoder with an offset head for `--offset-layer`
+(`toyfaces_e64_offset.pt`) gives every face its predicted δ too), and the label generator labels G(w); the labels are compared with x's exact ToyFaces labels:
 - mIoU over the 8 classes (dataset-level confusion, background included) and per-class IoU;
 - keypoint error: mean Euclidean distance in pixels over visible keypoints, and PCK@0.05·size;
 - depth: mean absolute error and AbsRel over pixels with depth > 0 (the ToyFaces scale, wall = 1).
@@ -104,7 +105,8 @@ def main(argv=None):
     N = min(a.n_labeled, len(lab['img']))
     t0 = time.time()
     rw = REFINE_WEIGHTS['reference'] if a.refine_weights == 'reference' else {}  # {}: invert's choice
-    k = a.offset_layer if a.offset_layer >= 0 and a.refine_steps else None
+    own = a.offset_layer >= 0 and E.cfg.offset_layer == a.offset_layer  # the encoder predicts this offset itself
+    k = a.offset_layer if a.offset_layer >= 0 and (a.refine_steps or own) else None
     ws = invert(lab['img'][:N], E, G, refine_steps=a.refine_steps, offset_layer=k, **rw)
     ws, off = (ws, None) if k is None else (ws[0], (k, ws[1]))
     t_inv = time.time() - t0
@@ -119,7 +121,7 @@ def main(argv=None):
     fit = predict_labels(G, lg, ws, offset=off)
     test = render_toyfaces(SPLITS['test'][:a.n_test], G.size)
     t0 = time.time()
-    kt = k if a.test_refine_steps else None  # the held-out faces get the same inversion as the labeled few
+    kt = k if a.test_refine_steps or own else None  # the held-out faces get the same inversion as the labeled few
     ws_t = invert(test['img'], E, G, refine_steps=a.test_refine_steps, offset_layer=kt, **rw)
     ws_t, off_t = (ws_t, None) if kt is None else (ws_t[0], (kt, ws_t[1]))
     pred = predict_labels(G, lg, ws_t, offset=off_t)

@@ -29,7 +29,7 @@ _COUNTS = {  # subcommand → {argument: its smallest sensible value}; None (not
     'render': dict(n=1, size=8),
     'train-gan': dict(steps=1, batch=1, eval_n=2),  # a Fréchet distance needs 2 samples
     'gan-quality': dict(n=2),
-    'train-encoder': dict(steps=1, batch=1, lpips_steps=0),
+    'train-encoder': dict(steps=1, batch=1, lpips_steps=0, offset_steps=1),
     'generate': dict(n=1, n_labeled=1, lg_steps=1, ensemble=1, refine_steps=0, shard_size=1, num_shards=1),
     'demo': dict(n=2, n_generate=1),
     'benchmark': dict(threads=1),
@@ -164,9 +164,9 @@ def cmd_gan_quality(a) -> dict:
 
 # %% ../nbs/10_cli.ipynb #cb795109
 def cmd_train_encoder(a) -> Path:
-    "Train (or resume) an inversion encoder for generator `a.ckpt`: regression, then capped LPIPS (on real images if any)."
+    "Train (or resume) an inversion encoder for generator `a.ckpt`: regression, capped LPIPS (on real images if any), optionally eq. (6c)."
     from handsoff_nb.stylegan2 import load_generator
-    from handsoff_nb.inversion import train_encoder, tune_encoder_lpips, save_encoder
+    from handsoff_nb.inversion import train_encoder, tune_encoder_lpips, save_encoder, add_offset_head, tune_encoder_offset
     from handsoff_nb.perceptual import make_lpips
     p = load_profile(a.profile)
     cap = p.lpips_steps if a.lpips_steps is None else a.lpips_steps
@@ -175,7 +175,12 @@ def cmd_train_encoder(a) -> Path:
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg, _ = load_generator(ckpt)
     G = G.to(dev).eval()
-    real, on = _real_images(a, G) if cap > 0 else (None, None)  # a bad --data fails before any work
+    k = a.offset_layer
+    if k is not None and not 0 <= k < G.num_layers:
+        raise ValueError(f"--offset-layer must be in 0..{G.num_layers - 1} (a style block of the generator), got {k}")
+    real, on = _real_images(a, G) if cap > 0 or k is not None else (None, None)  # a bad --data fails before any work
+    if k is not None and real is None:
+        raise ValueError("--offset-layer tunes on real images: give --data DIR (a folder of unlabeled images)")
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     E, run = train_encoder(G, steps=a.steps or p.encoder_steps, batch=a.batch or p.batch_size,
                            out_dir=out/'regression', seed=a.seed, w_avg=None if w_avg is None else w_avg.to(dev))
@@ -189,6 +194,14 @@ def cmd_train_encoder(a) -> Path:
         save_encoder(E, out/'encoder_tuned.pt', extra=dict(stage='lpips', cap=cap, lpips=str(info), tuned_on=on,
                      regression_steps=run['step'], generator=str(ckpt), seconds=round(run2['seconds'], 1)))
         print(f"LPIPS tuning on {on} ({info}): {cap} steps, {run2['seconds']:.0f}s → {out/'encoder_tuned.pt'}")
+    if k is not None:
+        E, run3 = tune_encoder_offset(add_offset_head(E, G, k), G, real, steps=a.offset_steps, out_dir=out/'offset',
+                                      seed=a.seed)
+        save_encoder(E, out/'encoder_offset.pt', extra=dict(stage='offset', offset_layer=k, steps=run3['step'],
+                     tuned_on=on, lpips_cap=cap, regression_steps=run['step'], generator=str(ckpt),
+                     seconds=round(run3['seconds'], 1)))
+        print(f"offset tuning, eq. (6c), block {k}, on {on}: {run3['step']} steps, {run3['seconds']:.0f}s → "
+              f"{out/'encoder_offset.pt'}")
     return out
 
 def _real_images(a, G) -> tuple:
@@ -373,6 +386,9 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument('--lpips-steps', type=int, default=None, help='cap of the LPIPS tuning (default: profile)')
     e.add_argument('--data', default=None, help='folder of unlabeled real images for the LPIPS tuning '
                    '(default: ToyFaces for the shipped generator, else the generator\'s samples)')
+    e.add_argument('--offset-layer', type=int, default=None, help="also train an offset head for this block of G, "
+                   "eq. (6c) of 04 (the shipped encoder_offset: 2); needs real images")
+    e.add_argument('--offset-steps', type=int, default=10000, help='steps of the offset stage (default: 10000)')
     e.add_argument('--device', default=None)
     g = sub.add_parser('generate', help='HandsOff: labeled few → label generator → labeled dataset')
     g.set_defaults(fn=cmd_generate)

@@ -23,7 +23,7 @@ from .data import SPLITS, load_labeled_folder, render_toyfaces
 from .quality import confusion, iou_from_confusion
 
 # %% auto #0
-__all__ = ['REFINE_WEIGHTS', 'EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'refine_lpips', 'refine_weights', 'check_inversion_input', 'invert', 'tune_objective', 'tune_encoder_lpips', 'real_batches', 'feature_error', 'mask_iou', 'make_probe']
+__all__ = ['REFINE_WEIGHTS', 'EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'add_offset_head', 'check_offset_head', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'refine_lpips', 'refine_weights', 'check_inversion_input', 'invert', 'reconstruct', 'tune_objective', 'tune_encoder_lpips', 'real_batches', 'feature_error', 'mask_iou', 'make_probe', 'offset_objective', 'tune_encoder_offset']
 
 # %% ../nbs/03_inversion.ipynb #da300255
 @dataclass
@@ -35,6 +35,8 @@ class EncConfig:
     channels: tuple = (32, 64, 128, 128)  # width of each stage; stage i outputs size / 2^(i+1)
     hidden: int = 256                     # width of the head's hidden layer
     groups: int = 8                       # GroupNorm groups (at most)
+    offset_layer: int|None = None         # eq. (4c): also predict an offset of G's `feats[k]`; None: W+ only
+    offset_shape: tuple = ()              # its (C_k, r_k), from `G.feature_shapes()[k]`
 
     def __post_init__(self):
         self.channels = tuple(int(c) for c in self.channels)
@@ -42,6 +44,16 @@ class EncConfig:
         if self.size < 8 or 2 ** (n + 2) != self.size or len(self.channels) != n:
             raise ValueError(f"size must be a power of 2 ≥ 8 and channels must have log2(size) - 2 "
                              f"= {n} entries; got size={self.size}, channels={self.channels}")
+        self.offset_shape = tuple(int(s) for s in self.offset_shape)
+        if self.offset_layer is not None and not (len(self.offset_shape) == 2 and self.offset_shape[1] in
+                                                  [self.size // 2 ** (i + 1) for i in range(n)]):
+            raise ValueError(f"an offset head needs offset_shape (C_k, r_k) with r_k one of the encoder's stage "
+                             f"resolutions {[self.size // 2 ** (i + 1) for i in range(n)]}, got {self.offset_shape}")
+
+    @property
+    def offset_stage(self) -> int|None:
+        "The stage whose output (r_k × r_k) feeds the offset head; None without one."
+        return None if self.offset_layer is None else int(math.log2(self.size // self.offset_shape[1])) - 1
 
     @classmethod
     def tiny(cls): return cls(32, 8, 64, (16, 32, 64), 128)
@@ -77,7 +89,7 @@ class EncBlock(nn.Module):
 
 # %% ../nbs/03_inversion.ipynb #3e015cce
 class Encoder(nn.Module):
-    "Images (B,3,H,W) in [-1,1] → W+ latents (B,n_latent,style_dim), eq. (1)."
+    "Images (B,3,H,W) in [-1,1] → W+ latents (B,n_latent,style_dim), eq. (1); optionally a feature offset too."
     def __init__(self, cfg:EncConfig):
         super().__init__()
         self.cfg, c = cfg, cfg.channels
@@ -88,17 +100,37 @@ class Encoder(nn.Module):
                                   nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, n_out))
         nn.init.zeros_(self.head[-1].weight)  # an untrained encoder answers w_avg for every image
         nn.init.zeros_(self.head[-1].bias)
+        self.offset_head = None
+        if cfg.offset_layer is not None:  # eq. (4c) predicted: a 3×3 conv on the r_k × r_k stage
+            self.offset_head = nn.Conv2d(c[cfg.offset_stage], cfg.offset_shape[0], 3, 1, 1)
+            nn.init.zeros_(self.offset_head.weight)  # a new head predicts δ = 0
+            nn.init.zeros_(self.offset_head.bias)
         self.register_buffer('w_avg', torch.zeros(1, cfg.style_dim))  # saved with the weights
         self.register_buffer('w_std', torch.ones(1, cfg.style_dim))
 
+    def stages(self, img:Tensor) -> list:
+        "Every stage's output; stage i is (B,channels[i],size/2^(i+1),size/2^(i+1))."
+        assert_shape(img, (None, 3, self.cfg.size, self.cfg.size))
+        h, out = F.leaky_relu(self.stem(img), 0.2), []
+        for b in self.blocks: out.append(h := b(h))
+        return out
+
     def delta(self, img:Tensor) -> Tensor:
         "Δθ(x) of eq. (1), offsets in units of `w_std` → (B,n_latent,style_dim)."
-        assert_shape(img, (None, 3, self.cfg.size, self.cfg.size))
-        out = self.head(self.blocks(F.leaky_relu(self.stem(img), 0.2)))  # (B, n_latent*style_dim)
-        return out.view(-1, self.cfg.n_latent, self.cfg.style_dim)
+        return self._delta(self.stages(img)[-1])
+
+    def _delta(self, h:Tensor) -> Tensor:  # h: the 4×4 stage
+        return self.head(h).view(-1, self.cfg.n_latent, self.cfg.style_dim)  # (B,n_latent,style_dim)
 
     def forward(self, img:Tensor) -> Tensor:
         return self.w_avg[:, None] + self.w_std[:, None] * self.delta(img)  # eq. (1)
+
+    def encode(self, img:Tensor) -> tuple:
+        "`(ws, δ)`: eq. (1)'s W+ latents and the predicted offset (B,C_k,r_k,r_k) of block `cfg.offset_layer` (None without a head)."
+        hs = self.stages(img)
+        ws = self.w_avg[:, None] + self.w_std[:, None] * self._delta(hs[-1])
+        return ws, None if self.offset_head is None else self.offset_head(hs[self.cfg.offset_stage])
+
 
 # %% ../nbs/03_inversion.ipynb #891dd9ec
 def _device_of(m:nn.Module) -> torch.device: return next(m.parameters()).device
@@ -125,6 +157,24 @@ def make_encoder(G:Generator, cfg:EncConfig|None=None, seed:int=0,
     E.w_avg.copy_(avg if w_avg is None else w_avg.reshape(1, -1))
     E.w_std.copy_(std.clamp_min(1e-8))
     return E.to(_device_of(G))
+
+def add_offset_head(E:Encoder, G:Generator, k:int) -> Encoder:
+    "A copy of `E` with a new zero-initialised head predicting an offset of `G`'s block `k` (eq. 4c): same answers, δ = 0."
+    if not 0 <= k < G.num_layers: raise ValueError(f"k must be in 0..{G.num_layers - 1} (a style block of G), got {k}")
+    cfg = EncConfig(**{**asdict(E.cfg), 'offset_layer': k, 'offset_shape': tuple(G.feature_shapes()[k])})
+    E2 = Encoder(cfg).to(_device_of(E))
+    kept = {n: v for n, v in E.state_dict().items() if not n.startswith('offset_head.')}
+    missing, _ = E2.load_state_dict(kept, strict=False)
+    assert all(n.startswith('offset_head.') for n in missing), missing
+    return E2.train(E.training)
+
+def check_offset_head(E:Encoder, G:Generator):
+    "Raise a `ValueError` unless `E`'s offset head fits `G`'s block `E.cfg.offset_layer`."
+    k = E.cfg.offset_layer
+    if k is None: raise ValueError("this encoder has no offset head: add one with add_offset_head(E, G, k)")
+    if k >= G.num_layers or tuple(G.feature_shapes()[k]) != E.cfg.offset_shape:
+        raise ValueError(f"the encoder's offset head predicts {E.cfg.offset_shape} for block {k}; G's block {k} is "
+                         f"{tuple(G.feature_shapes()[k]) if k < G.num_layers else 'missing'}")
 
 # %% ../nbs/03_inversion.ipynb #24ace4e9
 @torch.no_grad()
@@ -203,6 +253,7 @@ def _resume(out_dir, E:Encoder, opt, run:dict) -> dict:
     if f is None or not f.exists(): return run
     ck = safe_load(f, _device_of(E))
     old = ck['run']
+    old['config'] = asdict(EncConfig.from_dict(old['config']))  # runs from before offset heads: the new fields' defaults
     for k in ('kind', 'seed', 'config', 'hparams'):
         if old[k] != run[k]:
             raise ValueError(f"{f} belongs to another run ({k}: {old[k]!r} vs {run[k]!r}); "
@@ -332,6 +383,7 @@ def refine_latents(x:Tensor,     # (B,3,H,W) in [-1,1], the images to reconstruc
                    ws_init:Tensor|None=None, # (B,n_latent,D) start and anchor; default E(x)
                    offset_layer:int|None=None, # eq. (4c): also fit an offset of `feats[k]`; None: W+ only
                    offset_lr:float=0.05,     # its peak learning rate (same schedule)
+                   offset_init:Tensor|None=None, # (B,C_k,r_k,r_k) its start, e.g. `E.encode(x)[1]`; default 0
                    progress:bool=False) -> tuple:
     "Optimise each image's W+ (and feature offset) for eq. (4) with schedule (5), keeping its best step → `(ws, info)`."
     dist = as_lpips_fn(lpips)
@@ -342,7 +394,8 @@ def refine_latents(x:Tensor,     # (B,3,H,W) in [-1,1], the images to reconstruc
         delta = best_delta = None
         if offset_layer is not None:
             c, r = G.feature_shapes()[offset_layer]
-            delta = torch.zeros(len(ws), c, r, r, device=ws.device, requires_grad=True)  # (B,C_k,r_k,r_k)
+            delta = (torch.zeros(len(ws), c, r, r, device=ws.device) if offset_init is None  # (B,C_k,r_k,r_k)
+                     else offset_init.detach().clone().to(ws.device)).requires_grad_(True)
             best_delta = delta.detach().clone()
             groups.append(dict(params=[delta], lr=offset_lr))
         off = None if delta is None else (offset_layer, delta)
@@ -433,27 +486,38 @@ def invert(images,               # (B,3,H,W) in [-1,1], a labeled-folder path, o
            refine_steps:int=0,   # per-image refinement steps (0: the encoder's answer)
            lpips=None,           # for refinement; None: `refine_lpips()` (offline: random trunk; no lpips: pixels alone)
            batch_size:int=16, progress:bool=False,
-           offset_layer:int|None=None, # eq. (4c): refine a feature offset of `feats[k]` too; returns `(ws, offsets)`
+           offset_layer:int|None=None, # eq. (4c): a feature offset of `feats[k]` too (E's own, refined); returns `(ws, offsets)`
            **refine_kwargs,      # to `refine_latents` (lr, ...); weights default to `refine_weights`
           ):
     "Images → W+ latents `ws` (B,n_latent,style_dim) on `G`'s device: `E(x)`, optionally refined; with `offset_layer`, `(ws, offsets)`."
     x = check_inversion_input(_as_images(images), G.size)
-    if offset_layer is not None and not refine_steps:
-        raise ValueError("a feature offset (offset_layer) is fitted by refinement: give refine_steps > 0")
     if offset_layer is not None and not 0 <= offset_layer < G.num_layers:
         raise ValueError(f"offset_layer must be in 0..{G.num_layers - 1} (a style block of G), got {offset_layer}")
+    own = offset_layer is not None and offset_layer == E.cfg.offset_layer  # E predicts this offset: start from it
+    if own: check_offset_head(E, G)
+    if offset_layer is not None and not refine_steps and not own:
+        raise ValueError(f"a feature offset of block {offset_layer} comes from refinement (give refine_steps > 0) "
+                         f"or from an encoder with an offset head for that block (this one's: {E.cfg.offset_layer})")
     if refine_steps and lpips is None: lpips = refine_lpips()  # None without the lpips package: pixels alone
     if refine_steps: refine_kwargs = {**refine_weights(lpips), **refine_kwargs}
     dev, out, offs = _device_of(G), [], []
     for xb in tqdm(x.split(batch_size), disable=not progress or bool(refine_steps), desc='invert'):  # refining: its own bar
         xb = xb.to(dev)
-        with torch.no_grad(): ws = E(xb)
+        with torch.no_grad(): ws, d = E.encode(xb)
+        d = d if own else None
         if refine_steps:
             ws, info = refine_latents(xb, E, G, lpips, refine_steps, ws_init=ws, offset_layer=offset_layer,
-                                      **{'progress': progress, **refine_kwargs})
-            offs.append(info['offset'])
-        out.append(ws)
+                                      offset_init=d, **{'progress': progress, **refine_kwargs})
+            d = info['offset']
+        out.append(ws); offs.append(d)
     return torch.cat(out) if offset_layer is None else (torch.cat(out), torch.cat(offs))
+
+@torch.no_grad()
+def reconstruct(E:Encoder, G:Generator, x:Tensor) -> Tensor:
+    "G(E(x)) (B,3,H,W) with const noise, through `E`'s own feature offset when it has a head (eq. 4c)."
+    ws, d = E.encode(x)
+    return render(G, ws, offset=None if d is None else (E.cfg.offset_layer, d))
+
 
 # %% ../nbs/04_lpips_tuning.ipynb #a018bab4
 def tune_objective(E:Encoder, G:Generator, dist:callable, x:Tensor, ws:Tensor,
@@ -534,7 +598,7 @@ def make_probe(G:Generator, lpips=None,
     @torch.no_grad()
     def probe(E:Encoder) -> dict:
         ws_hat = E(images)
-        rec = render(G, ws_hat).clamp(-1, 1)
+        rec = reconstruct(E, G, images).clamp(-1, 1)  # with E's feature offset, if it predicts one
         out = dict(mse=(rec - images).pow(2).mean().item())
         if ws is not None: out.update(latent_err=regression_loss(ws_hat, ws, E.w_std).item(),
                                       feature_err=feature_error(G, ws, ws_hat).mean().item())
@@ -544,3 +608,32 @@ def make_probe(G:Generator, lpips=None,
             out['mask_iou'] = mask_iou(judge(rec), ref, n_classes)
         return out
     return probe
+
+# %% ../nbs/04_lpips_tuning.ipynb #f80b0140
+def offset_objective(E:Encoder, G:Generator, x_real:Tensor, x:Tensor, ws:Tensor,
+                     lam:float=0.1, w_mse:float=10.) -> dict:
+    "Eq. (6c): `w_mse`·MSE of G(E(x_real)) with E's offset + `lam`·(eq. 3 + mean δ²) on G's samples `x` → terms."
+    k = E.cfg.offset_layer
+    ws_r, d_r = E.encode(x_real)  # (B',n_latent,D), (B',C_k,r_k,r_k)
+    rec = render(G, ws_r, offset=(k, d_r))
+    mse = ((rec - x_real) / 2).pow(2).mean()  # MSE of the [0,1] images
+    ws_hat, d_g = E.encode(x)
+    reg, d2 = regression_loss(ws_hat, ws, E.w_std), d_g.pow(2).mean()  # G's samples: offset 0
+    return dict(loss=w_mse * mse + lam * (reg + d2), mse=mse.detach(), reg=reg.detach(), d2=d2.detach())
+
+def tune_encoder_offset(E:Encoder, G:Generator,
+                        real:callable,      # `real(step)` → unlabeled real images, e.g. `real_batches`
+                        steps:int=10_000, batch:int=8, lr:float=3e-4, lam:float=0.1, w_mse:float=10.,
+                        out_dir=None, seed:int=0, checkpoint_every:int=100,
+                        eval_fn=None, eval_steps=(), progress:bool=True, psi:tuple=(0.7, 1.), mix_prob:float=0.9,
+                       ) -> tuple:
+    "Train `E` (with an offset head, `add_offset_head`) in place on eq. (6c) → `(E, run)`; resumable."
+    check_offset_head(E, G)
+    opt = torch.optim.Adam(E.parameters(), lr=lr)
+    run = _resume(out_dir, E, opt, _new_run('offset', E, seed, batch=batch, lr=lr, lam=lam, w_mse=w_mse,
+                                            psi=list(psi), mix_prob=mix_prob))
+    def step(t:int) -> dict:
+        x, ws = regression_batch(G, batch, E.w_avg, step_generator(seed, t), psi, mix_prob)
+        return offset_objective(E.train(), G, real(t).to(x.device), x, ws, lam, w_mse)
+    return fit_steps(E, G, opt, run, steps, step, out_dir, checkpoint_every, progress,
+                     'offset tuning', eval_fn, eval_steps)

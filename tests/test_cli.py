@@ -205,3 +205,23 @@ def test_train_encoder_tunes_on_a_data_folder(tmp_path):
 def torch_load(p):
     import torch
     return torch.load(p, weights_only=True)
+
+
+def test_train_encoder_offset_stage_on_a_data_folder(tmp_path):
+    "`train-encoder --offset-layer K` adds eq. (6c)'s stage: an encoder file whose head predicts block K's offset."
+    from handsoff_nb.inversion import load_encoder
+    from handsoff_nb.stylegan2 import GenConfig, make_generator, save_generator
+    ck = save_generator(make_generator(GenConfig.tiny()), tmp_path/'g.pt', GenConfig.tiny())
+    d = _image_folder(tmp_path/'imgs')
+    rc, o, e = run(['train-encoder', ck, '--data', d, '--out', tmp_path/'enc', '--steps', '2', '--batch', '2',
+                    '--lpips-steps', '0', '--offset-layer', '2', '--offset-steps', '3'])
+    assert rc == 0, e
+    assert 'offset tuning, eq. (6c), block 2, on 3 real images' in o
+    E = load_encoder(tmp_path/'enc'/'encoder_offset.pt')
+    ex = torch_load(tmp_path/'enc'/'encoder_offset.pt')['extra']
+    assert E.cfg.offset_layer == 2 and E.offset_head is not None and ex['steps'] == 3 and ex['offset_layer'] == 2
+    for argv, words in ((['--offset-layer', '2'], ['--data']), (['--offset-layer', '99', '--data', d], ['--offset-layer', '0..'])):
+        rc, o, e = run(['train-encoder', ck, '--out', tmp_path/'bad', '--steps', '1', '--lpips-steps', '0', *argv])
+        errs = [l for l in e.splitlines() if l.startswith('error: ')]
+        assert rc == 2 and len(errs) == 1 and 'Traceback' not in e, (rc, e)
+        for w in words: assert w in errs[0], (w, e)

@@ -427,3 +427,93 @@ def test_refinement_needs_no_lpips_package(G, lp, real32, monkeypatch):
     ws_lp, off_lp = invert(x, E, G, refine_steps=3, offset_layer=2, lpips=lp)  # the random trunk: also pixels alone
     torch.testing.assert_close(ws, ws_lp); torch.testing.assert_close(off, off_lp)
     with pytest.raises(ValueError, match='LPIPS'): refine_latents(x, E, G, None, steps=1, w_lpips=1.)
+
+# ---------------------------------------------------------------- an encoder that predicts the feature offset (eq. 6c)
+
+def _with_head(G, k=2, seed=0):
+    "A tiny encoder with an offset head for block `k`, its head randomised so that δ ≠ 0."
+    E = add_offset_head(make_encoder(G, EncConfig.tiny(), seed=seed), G, k)
+    torch.manual_seed(seed); torch.nn.init.normal_(E.offset_head.weight, std=0.05)
+    return E.eval()
+
+def test_add_offset_head_keeps_the_answers_and_starts_at_zero(G, real32):
+    E = make_encoder(G, EncConfig.tiny(), seed=1)
+    torch.nn.init.normal_(E.head[-1].weight, std=0.01)
+    E2 = add_offset_head(E, G, 2)
+    x = real32['img']
+    with torch.no_grad(): ws, d = E2.encode(x)
+    c, r = G.feature_shapes()[2]
+    assert E2.cfg.offset_layer == 2 and E2.cfg.offset_shape == (c, r) and d.shape == (4, c, r, r)
+    assert torch.equal(d, torch.zeros_like(d)) and torch.allclose(ws, E(x)) and torch.allclose(E2(x), E(x))
+    assert E.encode(x)[1] is None and E.cfg.offset_layer is None  # the original is unchanged
+    with pytest.raises(ValueError, match='k must be'): add_offset_head(E, G, G.num_layers)
+    with pytest.raises(ValueError, match='offset_shape'): EncConfig(**{**EncConfig.tiny().__dict__, 'offset_layer': 2,
+                                                                      'offset_shape': (8, 5)})
+
+def test_offset_encoder_saves_loads_and_old_files_still_load(G, tmp_path):
+    E = _with_head(G)
+    E2 = load_encoder(save_encoder(E, tmp_path/'e.pt'))
+    assert E2.cfg == E.cfg and _sd_equal(E2.state_dict(), E.state_dict())
+    ck = torch.load(save_encoder(make_encoder(G, EncConfig.tiny()), tmp_path/'old.pt'), weights_only=True)
+    for k in ('offset_layer', 'offset_shape'): ck['config'].pop(k)  # a file written before offset heads existed
+    torch.save(ck, tmp_path/'old.pt')
+    assert load_encoder(tmp_path/'old.pt').offset_head is None
+
+def test_invert_starts_from_the_encoders_offset(G, lp, real32):
+    "With `offset_layer` = the encoder's own block, `invert` returns E's δ (no refinement) or refines from it."
+    E, x = _with_head(G), real32['img'][:3]
+    with torch.no_grad(): ws_e, d_e = E.encode(x)
+    ws, d = invert(x, E, G, offset_layer=2, batch_size=2)  # no refinement: the encoder's answer
+    assert torch.allclose(ws, ws_e, atol=1e-5) and torch.allclose(d, d_e, atol=1e-5) and d.abs().max() > 0
+    assert torch.allclose(invert(x, E, G), ws_e, atol=1e-5)  # without offset_layer: W+ alone, as before
+    _, info = refine_latents(x, E, G, lp, steps=0, ws_init=ws_e, offset_layer=2, offset_init=d_e, w_lpips=0.)
+    assert torch.equal(info['offset'], d_e)  # zero steps: the start itself
+    _, d_r = invert(x, E, G, refine_steps=5, lpips=lp, offset_layer=2)
+    _, d_0 = invert(x, make_encoder(G, EncConfig.tiny()), G, refine_steps=5, lpips=lp, offset_layer=2)
+    assert (d_r - d_e).abs().max() < (d_r - d_0).abs().max()  # refined near E's δ, not near 0
+    with pytest.raises(ValueError, match='offset head'): invert(x, E, G, offset_layer=1)  # E predicts block 2 only
+    with torch.no_grad():
+        torch.testing.assert_close(reconstruct(E, G, x), render(G, ws_e, offset=(2, d_e)))
+
+def test_offset_head_must_fit_the_generator(G, real32):
+    E = _with_head(G)
+    cfg = GenConfig.tiny()
+    other = make_generator(GenConfig(**{**cfg.__dict__, 'channels': {**(cfg.channels or {}), 8: E.cfg.offset_shape[0] + 8}}))
+    assert tuple(other.feature_shapes()[2]) != E.cfg.offset_shape
+    with pytest.raises(ValueError, match="block 2"): invert(real32['img'], E, other, offset_layer=2)
+
+def test_offset_objective_hand_computed(G, real32):
+    E = _with_head(G)
+    xr = real32['img']
+    x, ws = regression_batch(G, 4, E.w_avg, torch.Generator().manual_seed(0))
+    t = offset_objective(E, G, xr, x, ws, lam=0.3, w_mse=2.)
+    with torch.no_grad():
+        w_r, d_r = E.encode(xr); w_g, d_g = E.encode(x)
+        mse = ((render(G, w_r, offset=(2, d_r)) - xr) / 2).pow(2).mean()
+        want = 2. * mse + 0.3 * (regression_loss(w_g, ws, E.w_std) + d_g.pow(2).mean())
+    torch.testing.assert_close(t['loss'].detach(), want)
+
+def test_tune_encoder_offset_resumes_and_lowers_the_real_error(G, real32, tmp_path):
+    before = _snapshot(G)
+    real = lambda t: real32['img'][[t % 4, (t + 1) % 4]]
+    kw = dict(batch=2, seed=0, progress=False, checkpoint_every=2, lr=1e-3)
+    E_full, r_full = tune_encoder_offset(add_offset_head(make_encoder(G, EncConfig.tiny()), G, 2), G, real, steps=40, **kw)
+    E_a, r_a = tune_encoder_offset(add_offset_head(make_encoder(G, EncConfig.tiny()), G, 2), G, real, steps=20,
+                                   out_dir=tmp_path, **kw)
+    E_b, r_b = tune_encoder_offset(add_offset_head(make_encoder(G, EncConfig.tiny()), G, 2), G, real, steps=40,
+                                   out_dir=tmp_path, **kw)
+    assert r_b['step'] == 40 and r_b['log'] == r_full['log'] and _sd_equal(E_b.state_dict(), E_full.state_dict())
+    m = r_full['log']['mse']
+    assert sum(m[-5:]) < sum(m[:5])  # the reconstruction of the real images improves
+    assert E_full.encode(real32['img'])[1].abs().max() > 0
+    with pytest.raises(ValueError, match='no offset head'): tune_encoder_offset(make_encoder(G, EncConfig.tiny()), G, real, steps=1)
+    assert_untouched(G, before)
+
+def test_runs_from_before_offset_heads_resume(G, tmp_path):
+    "A `last.pt` whose config lacks the offset fields (written before they existed) still resumes."
+    kw = dict(cfg=EncConfig.tiny(), batch=4, seed=1, progress=False, checkpoint_every=2)
+    train_encoder(G, steps=2, out_dir=tmp_path, **kw)
+    ck = torch.load(tmp_path/'last.pt', weights_only=True)
+    for k in ('offset_layer', 'offset_shape'): ck['run']['config'].pop(k)
+    torch.save(ck, tmp_path/'last.pt')
+    assert train_encoder(G, steps=4, out_dir=tmp_path, **kw)[1]['step'] == 4
