@@ -78,6 +78,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--generator', default=str(data_samples_dir()/'toyfaces_g64.pt'))
     ap.add_argument('--encoder', default=str(data_samples_dir()/'toyfaces_e64.pt'))
+    ap.add_argument('--test-encoder', default=None, help='invert the held-out faces with this encoder (default: --encoder)')
     ap.add_argument('--labeled', default=str(data_samples_dir()/'toyfaces_labeled'))
     ap.add_argument('--n-labeled', type=int, default=16); ap.add_argument('--ensemble', type=int, default=3)
     ap.add_argument('--lg-steps', type=int, default=None,
@@ -101,6 +102,7 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     G, w_avg, _ = load_generator(a.generator); G.eval()
     E = load_encoder(a.encoder)
+    E_t = E if a.test_encoder is None else load_encoder(a.test_encoder)
     lab = load_labeled_folder(a.labeled, size=G.size)
     N = min(a.n_labeled, len(lab['img']))
     t0 = time.time()
@@ -121,8 +123,9 @@ def main(argv=None):
     fit = predict_labels(G, lg, ws, offset=off)
     test = render_toyfaces(SPLITS['test'][:a.n_test], G.size)
     t0 = time.time()
-    kt = k if a.test_refine_steps or own else None  # the held-out faces get the same inversion as the labeled few
-    ws_t = invert(test['img'], E, G, refine_steps=a.test_refine_steps, offset_layer=kt, **rw)
+    own_t = a.offset_layer >= 0 and E_t.cfg.offset_layer == a.offset_layer
+    kt = (a.offset_layer if own_t else k) if a.test_refine_steps or own_t else None  # as the labeled few, or E_t's own δ
+    ws_t = invert(test['img'], E_t, G, refine_steps=a.test_refine_steps, offset_layer=kt, **rw)
     ws_t, off_t = (ws_t, None) if kt is None else (ws_t[0], (kt, ws_t[1]))
     pred = predict_labels(G, lg, ws_t, offset=off_t)
     t_pred = time.time() - t0
@@ -141,7 +144,7 @@ def main(argv=None):
     judge = load_unet(judge_path(), 'cpu')
     area = lambda m: {c: round((m == i).float().mean().item(), 4) for i, c in enumerate(CLASSES)}
     res = dict(meta=dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), torch=torch.__version__,
-                         threads=a.threads, cpu=platform.machine(), generator=a.generator, encoder=a.encoder,
+                         threads=a.threads, cpu=platform.machine(), generator=a.generator, encoder=a.encoder, test_encoder=a.test_encoder,
                          labeled=a.labeled, n_labeled=N, ensemble=a.ensemble, lg_steps=steps, lg_lr=a.lg_lr, offset_layer=k,
                          refine_steps=a.refine_steps, refine_weights=a.refine_weights, balanced=not a.uniform, prior_strength=a.prior_strength,
                          prior_shift=list(lg.cfg.prior_shift), invert_seconds=round(t_inv, 1),

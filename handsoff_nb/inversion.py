@@ -401,7 +401,8 @@ def refine_latents(x:Tensor,     # (B,3,H,W) in [-1,1], the images to reconstruc
         off = None if delta is None else (offset_layer, delta)
         opt, peaks = torch.optim.Adam(groups), [g['lr'] for g in groups]
         best_ws, hist = ws0.clone(), []
-        for i in tqdm(range(steps + 1), disable=not progress, desc='refine'):
+        bar = tqdm(total=steps, disable=not progress, desc='refine')  # counts optimiser steps: ends at steps/steps
+        for i in range(steps + 1):
             loss = refine_objective(render(G, ws, offset=off), x, ws, ws0, dist, w_lpips, w_mse, w_reg)  # (B,)
             if i == 0: best, best_step, start = loss.detach(), torch.zeros_like(loss), loss.detach()
             better = loss.detach() < best
@@ -414,7 +415,8 @@ def refine_latents(x:Tensor,     # (B,3,H,W) in [-1,1], the images to reconstruc
             for g, peak in zip(opt.param_groups, peaks): g['lr'] = lr_schedule((i + 1) / (steps + 1), peak, rampup, rampdown)
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
-            opt.step()
+            opt.step(); bar.update()
+        bar.close()
     return best_ws, dict(loss_start=start, loss_best=best, best_step=best_step.long(), history=hist, offset=best_delta)
 
 # %% ../nbs/03_inversion.ipynb #264ac2bc

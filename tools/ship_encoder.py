@@ -1,6 +1,7 @@
 """Package a `train-encoder` run for data_samples/: weights in float16 (half the size) + provenance.
 
     python tools/ship_encoder.py runs/enc64s/encoder_tuned.pt data_samples/toyfaces_e64.pt ["the train-encoder command"]
+    python tools/ship_encoder.py runs/enc64s/encoder_offset.pt data_samples/toyfaces_e64_offset.pt "handsoff-nb train-encoder ... --offset-layer 2 --offset-steps N"
 """
 import subprocess, sys
 import torch
@@ -18,7 +19,9 @@ def main(src, dest, train=TRAIN):
     save_encoder(E, dest, extra=extra)
     E2 = load_encoder(dest)  # check: loads into float32 and predicts like the original
     x = torch.rand(2, 3, E2.cfg.size, E2.cfg.size) * 2 - 1
-    err = (E2(x) - load_encoder(src)(x)).abs().max().item()
-    print(f"wrote {dest}; max |Δw| from float16 storage on random inputs: {err:.2e}")
+    (w2, d2), (w1, d1) = E2.encode(x), load_encoder(src).encode(x)
+    err = (w2 - w1).abs().max().item()
+    more = '' if d1 is None else f", max |Δδ| of the offset head: {(d2 - d1).abs().max().item():.2e}"
+    print(f"wrote {dest}; max |Δw| from float16 storage on random inputs: {err:.2e}{more}")
 
 if __name__ == '__main__': main(*sys.argv[1:4])
