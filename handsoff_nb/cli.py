@@ -29,7 +29,7 @@ _COUNTS = {  # subcommand → {argument: its smallest sensible value}; None (not
     'render': dict(n=1, size=8),
     'train-gan': dict(steps=1, batch=1, eval_n=2),  # a Fréchet distance needs 2 samples
     'gan-quality': dict(n=2),
-    'train-encoder': dict(steps=1, batch=1, lpips_steps=0, offset_steps=1),
+    'train-encoder': dict(steps=1, batch=1, lpips_steps=0, offset_steps=1, offset_decay_steps=0),
     'generate': dict(n=1, n_labeled=1, lg_steps=1, ensemble=1, refine_steps=0, shard_size=1, num_shards=1),
     'demo': dict(n=2, n_generate=1),
     'benchmark': dict(threads=1),
@@ -196,8 +196,8 @@ def cmd_train_encoder(a) -> Path:
         print(f"LPIPS tuning on {on} ({info}): {cap} steps, {run2['seconds']:.0f}s → {out/'encoder_tuned.pt'}")
     if k is not None:
         E, run3 = tune_encoder_offset(add_offset_head(E, G, k), G, real, steps=a.offset_steps, out_dir=out/'offset',
-                                      seed=a.seed)
-        save_encoder(E, out/'encoder_offset.pt', extra=dict(stage='offset', offset_layer=k, steps=run3['step'],
+                                      seed=a.seed, decay_steps=a.offset_decay_steps)
+        save_encoder(E, out/'encoder_offset.pt', extra=dict(stage='offset', offset_layer=k, steps=run3['step'], decay_steps=a.offset_decay_steps,
                      tuned_on=on, lpips_cap=cap, regression_steps=run['step'], generator=str(ckpt),
                      seconds=round(run3['seconds'], 1)))
         print(f"offset tuning, eq. (6c), block {k}, on {on}: {run3['step']} steps, {run3['seconds']:.0f}s → "
@@ -389,6 +389,8 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument('--offset-layer', type=int, default=None, help="also train an offset head for this block of G, "
                    "eq. (6c) of 04 (the shipped encoder_offset: 2); needs real images")
     e.add_argument('--offset-steps', type=int, default=10000, help='steps of the offset stage (default: 10000)')
+    e.add_argument('--offset-decay-steps', type=int, default=0, help='its last N steps ramp the learning rate to 0 '
+                   '(cosine; default 0: constant)')
     e.add_argument('--device', default=None)
     g = sub.add_parser('generate', help='HandsOff: labeled few → label generator → labeled dataset')
     g.set_defaults(fn=cmd_generate)

@@ -125,6 +125,7 @@ def load_profile(name:str|None=None, path=None) -> Profile:
 SHIPPED = dict(generator='toyfaces_g64.pt',   # the toy StyleGAN2 (g_ema), trained on unlabeled ToyFaces
                encoder='toyfaces_e64.pt',     # its encoder: latent regression + capped LPIPS tuning
                encoder_regression='toyfaces_e64_regression.pt',  # the same encoder before LPIPS tuning
+               encoder_offset='toyfaces_e64_offset.pt',  # that encoder + a head predicting 03's feature offset (eq. 6c of 04)
                judge='judge_unet.pt',         # a segmenter trained on real ToyFaces, to judge a generator
                labeled='toyfaces_labeled')    # the labeled few: 50 ToyFaces as a labeled folder
 
@@ -158,10 +159,10 @@ def shipped_generator(device='cpu') -> tuple:
     G, w_avg, cfg = load_generator(shipped_path('generator'), device)
     return G.eval(), w_avg, cfg
 
-def shipped_encoder(device='cpu', tuned:bool=True):
-    "The shipped generator's encoder, after LPIPS tuning (or before it: `tuned=False`), in eval mode."
+def shipped_encoder(device='cpu', tuned:bool=True, offset:bool=False):
+    "The shipped generator's encoder, after LPIPS tuning (or before it: `tuned=False`; with the offset head: `offset=True`), in eval mode."
     from handsoff_nb.inversion import load_encoder
-    return load_encoder(shipped_path('encoder' if tuned else 'encoder_regression'), device)
+    return load_encoder(shipped_path('encoder_offset' if offset else 'encoder' if tuned else 'encoder_regression'), device)
 
 def shipped_labeled(size:int|None=None) -> dict:
     "The shipped labeled few, as `data.load_labeled_folder` returns them (resized to `size` if given)."

@@ -23,7 +23,7 @@ from .data import SPLITS, load_labeled_folder, render_toyfaces
 from .quality import confusion, iou_from_confusion
 
 # %% auto #0
-__all__ = ['REFINE_WEIGHTS', 'EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'add_offset_head', 'check_offset_head', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'refine_lpips', 'refine_weights', 'check_inversion_input', 'invert', 'reconstruct', 'tune_objective', 'tune_encoder_lpips', 'real_batches', 'feature_error', 'mask_iou', 'make_probe', 'offset_objective', 'tune_encoder_offset']
+__all__ = ['REFINE_WEIGHTS', 'EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'add_offset_head', 'check_offset_head', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'refine_lpips', 'refine_weights', 'check_inversion_input', 'invert', 'reconstruct', 'tune_objective', 'tune_encoder_lpips', 'real_batches', 'feature_error', 'mask_iou', 'make_probe', 'offset_objective', 'decay_factor', 'tune_encoder_offset']
 
 # %% ../nbs/03_inversion.ipynb #da300255
 @dataclass
@@ -623,11 +623,17 @@ def offset_objective(E:Encoder, G:Generator, x_real:Tensor, x:Tensor, ws:Tensor,
     reg, d2 = regression_loss(ws_hat, ws, E.w_std), d_g.pow(2).mean()  # G's samples: offset 0
     return dict(loss=w_mse * mse + lam * (reg + d2), mse=mse.detach(), reg=reg.detach(), d2=d2.detach())
 
+def decay_factor(t:int, steps:int, decay_steps:int) -> float:
+    "1 before the last `decay_steps` of `steps`, then a cosine ramp from 1 towards 0 over them."
+    start = steps - decay_steps
+    return 1. if decay_steps <= 0 or t < start else 0.5 + 0.5 * math.cos(math.pi * (t - start) / decay_steps)
+
 def tune_encoder_offset(E:Encoder, G:Generator,
                         real:callable,      # `real(step)` → unlabeled real images, e.g. `real_batches`
                         steps:int=10_000, batch:int=8, lr:float=3e-4, lam:float=0.1, w_mse:float=10.,
                         out_dir=None, seed:int=0, checkpoint_every:int=100,
                         eval_fn=None, eval_steps=(), progress:bool=True, psi:tuple=(0.7, 1.), mix_prob:float=0.9,
+                        decay_steps:int=0,  # the last `decay_steps` of `steps` ramp lr down to 0 (cosine); 0: constant
                        ) -> tuple:
     "Train `E` (with an offset head, `add_offset_head`) in place on eq. (6c) → `(E, run)`; resumable."
     check_offset_head(E, G)
@@ -635,6 +641,7 @@ def tune_encoder_offset(E:Encoder, G:Generator,
     run = _resume(out_dir, E, opt, _new_run('offset', E, seed, batch=batch, lr=lr, lam=lam, w_mse=w_mse,
                                             psi=list(psi), mix_prob=mix_prob))
     def step(t:int) -> dict:
+        for g in opt.param_groups: g['lr'] = lr * decay_factor(t, steps, decay_steps)
         x, ws = regression_batch(G, batch, E.w_avg, step_generator(seed, t), psi, mix_prob)
         return offset_objective(E.train(), G, real(t).to(x.device), x, ws, lam, w_mse)
     return fit_steps(E, G, opt, run, steps, step, out_dir, checkpoint_every, progress,

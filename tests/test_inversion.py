@@ -517,3 +517,21 @@ def test_runs_from_before_offset_heads_resume(G, tmp_path):
     for k in ('offset_layer', 'offset_shape'): ck['run']['config'].pop(k)
     torch.save(ck, tmp_path/'last.pt')
     assert train_encoder(G, steps=4, out_dir=tmp_path, **kw)[1]['step'] == 4
+
+def test_offset_tuning_lr_decay_resumes_into_the_ramp(G, real32, tmp_path):
+    "The last `decay_steps` ramp the learning rate to 0 (cosine); a run interrupted inside the ramp resumes identically."
+    assert decay_factor(5, 10, 0) == 1. and decay_factor(5, 10, 4) == 1. and decay_factor(6, 10, 4) == 1.
+    assert abs(decay_factor(8, 10, 4) - 0.5) < 1e-12 and decay_factor(9, 10, 4) < 0.2
+    real = lambda t: real32['img'][[t % 4, (t + 1) % 4]]
+    def killed(t):  # Ctrl-C during step 7, after the checkpoint of step 6
+        if t == 7: raise KeyboardInterrupt
+        return real(t)
+    kw = dict(batch=2, seed=0, progress=False, checkpoint_every=3, lr=1e-3, decay_steps=4)
+    new = lambda: add_offset_head(make_encoder(G, EncConfig.tiny()), G, 2)
+    E_full, r_full = tune_encoder_offset(new(), G, real, steps=8, **kw)
+    with pytest.raises(KeyboardInterrupt): tune_encoder_offset(new(), G, killed, steps=8, out_dir=tmp_path, **kw)
+    assert torch.load(tmp_path/'last.pt', weights_only=True)['run']['step'] == 6
+    E_b, r_b = tune_encoder_offset(new(), G, real, steps=8, out_dir=tmp_path, **kw)
+    assert r_b['log'] == r_full['log'] and _sd_equal(E_b.state_dict(), E_full.state_dict())
+    E_c, _ = tune_encoder_offset(new(), G, real, steps=8, **{**kw, 'decay_steps': 0})
+    assert not _sd_equal(E_c.state_dict(), E_full.state_dict())  # the ramp changes the result

@@ -47,6 +47,13 @@ def main(enc=None, n:int=6):
     base = [r['iou'] for r in map(json.loads, (ROOT/'benchmarks'/'results'/'encoder_files.jsonl').read_text().splitlines())
             if r['encoder'].endswith('data_samples/toyfaces_e64.pt')][-1]
     ax.axhline(base, color='grey', ls=':', label='W+ encoder (shipped toyfaces_e64.pt)')
+    shipped = data_samples_dir()/'toyfaces_e64_offset.pt'
+    rows = [r for r in map(json.loads, (ROOT/'benchmarks'/'results'/'encoder_files.jsonl').read_text().splitlines())
+            if r['encoder'].endswith('data_samples/toyfaces_e64_offset.pt')]
+    if rows and shipped.exists():
+        ex = torch.load(shipped, weights_only=True)['extra']
+        ax.scatter([ex['steps'] / 1000], [rows[-1]['iou']], color='C2', marker='*', s=120, zorder=3,
+                   label=f"shipped: last {ex.get('decay_steps', 0):,} steps ramp lr down")
     ax.axhline(0.70, color='C3', ls='--', lw=1, label='issue 11 bar')
     ax.set(xlabel='training steps of eq. (6c), thousands (batch 8)', ylabel='judge part IoU on G(E(x)), 100 held-out faces')
     ax.legend(fontsize=7); ax.grid(alpha=0.3)
