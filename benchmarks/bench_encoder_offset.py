@@ -3,7 +3,9 @@
     python benchmarks/bench_encoder_offset.py runs/encoder_offset --steps 500,1500,3000     # resumes from OUT.pt
     python benchmarks/bench_encoder_offset.py runs/encoder_offset --steps 6000,10000
 
-Not part of the library yet. The shipped encoder gets a second head: a 3×3 conv (zero-initialised) from its 8×8
+Superseded by the library's `tune_encoder_offset` (eq. 6c of 04, `train-encoder --offset-layer 2`), which minimises
+the same objective on the same data stream; kept because the first 13,000 steps of the shipped
+`toyfaces_e64_offset.pt` came from it (`tools/offset_run_from_bench.py`). The shipped encoder gets a second head: a 3×3 conv (zero-initialised) from its 8×8
 stage (128 channels) to an offset δ of G's block k = 2 (64 × 8 × 8). Encoder and head are trained together (Adam, lr
 3e-4, batch 8) on 10 · pixel MSE of G(w⁺, δ) against unlabeled real ToyFaces (`real_batches`, the GAN's `gan_train`
 split, no label) plus 0.1 · (the latent regression of eq. 3 on G's own samples + the mean δ² predicted for them,
