@@ -384,7 +384,7 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument('--out', default='runs/encoder'); e.add_argument('--steps', type=int, default=None)
     e.add_argument('--batch', type=int, default=None); e.add_argument('--seed', type=int, default=0)
     e.add_argument('--lpips-steps', type=int, default=None, help='cap of the LPIPS tuning (default: profile)')
-    e.add_argument('--data', default=None, help='folder of unlabeled real images for the LPIPS tuning '
+    e.add_argument('--data', default=None, help='folder of unlabeled real images for the LPIPS and offset tuning '
                    '(default: ToyFaces for the shipped generator, else the generator\'s samples)')
     e.add_argument('--offset-layer', type=int, default=None, help="also train an offset head for this block of G, "
                    "eq. (6c) of 04 (the shipped encoder_offset: 2); needs real images")

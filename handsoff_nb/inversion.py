@@ -122,14 +122,16 @@ class Encoder(nn.Module):
     def _delta(self, h:Tensor) -> Tensor:  # h: the 4×4 stage
         return self.head(h).view(-1, self.cfg.n_latent, self.cfg.style_dim)  # (B,n_latent,style_dim)
 
+    def _ws(self, h:Tensor) -> Tensor:  # h: the 4×4 stage
+        return self.w_avg[:, None] + self.w_std[:, None] * self._delta(h)  # eq. (1)
+
     def forward(self, img:Tensor) -> Tensor:
-        return self.w_avg[:, None] + self.w_std[:, None] * self.delta(img)  # eq. (1)
+        return self._ws(self.stages(img)[-1])
 
     def encode(self, img:Tensor) -> tuple:
         "`(ws, δ)`: eq. (1)'s W+ latents and the predicted offset (B,C_k,r_k,r_k) of block `cfg.offset_layer` (None without a head)."
         hs = self.stages(img)
-        ws = self.w_avg[:, None] + self.w_std[:, None] * self._delta(hs[-1])
-        return ws, None if self.offset_head is None else self.offset_head(hs[self.cfg.offset_stage])
+        return self._ws(hs[-1]), None if self.offset_head is None else self.offset_head(hs[self.cfg.offset_stage])
 
 
 # %% ../nbs/03_inversion.ipynb #891dd9ec
@@ -599,8 +601,8 @@ def make_probe(G:Generator, lpips=None,
     images, dist = images.to(_device_of(G)), None if lpips is None else as_lpips_fn(lpips)
     @torch.no_grad()
     def probe(E:Encoder) -> dict:
-        ws_hat = E(images)
-        rec = reconstruct(E, G, images).clamp(-1, 1)  # with E's feature offset, if it predicts one
+        ws_hat, d = E.encode(images)  # d: E's feature offset, None without a head
+        rec = render(G, ws_hat, offset=None if d is None else (E.cfg.offset_layer, d)).clamp(-1, 1)
         out = dict(mse=(rec - images).pow(2).mean().item())
         if ws is not None: out.update(latent_err=regression_loss(ws_hat, ws, E.w_std).item(),
                                       feature_err=feature_error(G, ws, ws_hat).mean().item())
