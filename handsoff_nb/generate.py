@@ -23,7 +23,7 @@ from .data import save_labeled_folder, load_labeled_folder
 from .train_gan import atomic_save
 from .inversion import invert, refine_weights, refine_lpips
 from .label_generator import (LGConfig, LabelGenerator, train_label_generator, predict_labels, reconstruction_trust,
-                                         entropy, uncertainty_score, lg_steps_for)
+                                         calibrate_keypoints, entropy, uncertainty_score, lg_steps_for)
 
 # %% auto #0
 __all__ = ['OFFSET_LAYER', 'PREVIEW_COLS', 'image_seed', 'z_for', 'latents_for', 'SegmenterLabeler', 'keep_mask', 'shard_name',
@@ -269,6 +269,7 @@ def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its d
             trust = reconstruction_trust(rec, lab['img'][:N].to(rec.device), trust_drop)
         lg = train_label_generator(G, ws, labels, LGConfig.for_generator(G, labels, **kw), steps=steps,
                                    seed=seed, progress=progress, trust=trust, offset=offset)
+        if 'kps' in labels: calibrate_keypoints(G, lg, ws, labels['kps'], offset)  # eq. (7b) of 06
         save_label_generator(lg, f, extra=dict(want, names=list(lab.get('names', []))[:N]))
     info = dict(n_labeled=N, label_generator=f.name, models=want['models'])
     return generate_dataset(G, LGLabeler(G, lg), out/'dataset', n, w_avg=w_avg, seed=seed, progress=progress,

@@ -6,7 +6,7 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/label_generator.html.md"""
 
 # %% ../nbs/06_label_generator.ipynb #fe22d1b8
 from __future__ import annotations
-import math
+import copy, math
 from dataclasses import dataclass, asdict, replace
 import torch
 import torch.nn.functional as F
@@ -22,7 +22,8 @@ from .hypercolumns import (feature_channels, generate_features, FactorisedProjec
 __all__ = ['KP_PAIRS', 'LGConfig', 'LabelGenerator', 'make_label_generator', 'split_heads', 'pixel_xy', 'keypoint_targets',
            'keypoint_heatmaps', 'pixel_targets', 'lg_loss', 'lg_step', 'prior_shift', 'train_label_generator',
            'reconstruction_trust', 'lg_steps_for', 'entropy', 'ensemble_mi', 'uncertainty_score', 'left_right_pairs',
-           'heat_peaks', 'window_mean', 'pair_peaks', 'decode_keypoints', 'predict_labels']
+           'heat_peaks', 'window_mean', 'pair_peaks', 'decode_keypoints', 'predict_labels', 'visibility',
+           'keypoint_peaks', 'calibrate_keypoints', 'replace_cfg']
 
 # %% ../nbs/06_label_generator.ipynb #b7b30faa
 @dataclass
@@ -37,10 +38,11 @@ class LGConfig:
     hidden: tuple = (128, 32)  # hidden widths h1, h2 (official faces config: 256, 32)
     kp_sigma: float = 1.5      # std, in pixels at `size`, of the Gaussian keypoint heatmaps
     prior_shift: tuple = ()    # log p(c) − log q(c) added to the class logits (eq. 3a); (): none
+    kp_peak: tuple = ()        # each keypoint's median heatmap peak on the labeled inversions (eq. 7b); (): raw peaks
 
     def __post_init__(self):
         self.channels, self.hidden = tuple(map(int, self.channels)), tuple(map(int, self.hidden))
-        self.prior_shift = tuple(map(float, self.prior_shift))
+        self.prior_shift, self.kp_peak = tuple(map(float, self.prior_shift)), tuple(map(float, self.kp_peak))
         if not self.channels or self.n_out == 0 or len(self.hidden) < 1:
             raise ValueError(f"LGConfig needs channels, a head and a hidden layer: {self}")
 
@@ -300,7 +302,9 @@ def _predict_batch(G:Generator, lg:LabelGenerator, ws:Tensor, offset:tuple|None=
         probs = (h['seg'] + shift[:, None, None]).softmax(2)  # eq. (3a)
         out['mask'], out['unc'] = probs.mean(0).argmax(1), ensemble_mi(probs)
         out['score'] = uncertainty_score(out['unc'])
-    if 'kps' in h: out['kps'] = decode_keypoints(h['kps'].sigmoid().mean(0))
+    if 'kps' in h:
+        out['kps'] = decode_keypoints(h['kps'].sigmoid().mean(0))
+        if lg.cfg.kp_peak: out['kps'][..., 2] = visibility(out['kps'][..., 2], torch.tensor(lg.cfg.kp_peak))  # eq. (7b)
     if 'depth' in h: out['depth'] = h['depth'].mean(0)
     return out
 
@@ -313,3 +317,30 @@ def predict_labels(G:Generator, lg:LabelGenerator,
     part = lambda i: None if offset is None else (offset[0], offset[1][i:i + batch_size])
     outs = [_predict_batch(G, lg, ws[i:i + batch_size], part(i)) for i in range(0, len(ws), batch_size)]
     return {k: torch.cat([o[k] for o in outs]) for k in outs[0]}
+
+def visibility(conf:Tensor, # (B,K) heatmap peaks
+               peak:Tensor, # (K,) the label generator's median peak on its labeled inversions
+              ) -> Tensor:
+    "Eq. (7b): peaks on the scale of the labels, min(1, conf / peak) → (B,K)."
+    return (conf / peak.to(conf.device).clamp_min(1e-6)).clamp(max=1)
+
+def keypoint_peaks(G:Generator, lg:LabelGenerator,
+                   ws:Tensor,  # (N,n_latent,style_dim) the labeled inversions
+                   kps:Tensor, # (N,K,3) their keypoints; only visible ones count
+                   offset:tuple|None=None, batch_size:int=8) -> Tensor:
+    "The median raw heatmap peak of each keypoint on the labeled inversions → (K,) (1 where none is visible)."
+    raw = predict_labels(G, replace_cfg(lg, kp_peak=()), ws, batch_size, offset)['kps'][..., 2].cpu()  # (N,K)
+    vis = kps[..., 2].cpu() > 0.5
+    return torch.stack([raw[vis[:, k], k].median() if vis[:, k].any() else torch.tensor(1.)
+                        for k in range(raw.shape[1])])
+
+def calibrate_keypoints(G:Generator, lg:LabelGenerator, ws:Tensor, kps:Tensor, # as for `keypoint_peaks`
+                        offset:tuple|None=None) -> LabelGenerator:
+    "Store `keypoint_peaks` in `lg.cfg.kp_peak`, so that prediction reports eq. (7b)'s visibility; returns `lg`."
+    lg.cfg = replace(lg.cfg, kp_peak=tuple(keypoint_peaks(G, lg, ws, kps, offset).tolist()))
+    return lg
+
+def replace_cfg(lg:LabelGenerator, **kw) -> LabelGenerator:
+    "A shallow copy of `lg` (same weights) whose config has the fields `kw` replaced."
+    out = copy.copy(lg); out.cfg = replace(lg.cfg, **kw)
+    return out
