@@ -341,3 +341,26 @@ def test_offsets_reach_the_features_of_their_own_images(G, data, cfg, monkeypatc
     assert all(torch.equal(x, y) for x, y in zip(b.parameters(), n.parameters()))
     assert not all(torch.equal(x, y) for x, y in zip(a.parameters(), n.parameters()))
     with pytest.raises(ValueError): train_label_generator(G, ws, lab, cfg, offset=(k, deltas[:3]), **kw)
+
+
+def test_keypoint_visibility_is_calibrated_on_the_labeled_inversions(G, data, cfg, tmp_path):
+    ws, labels = data
+    lg = train_label_generator(G, ws, labels, cfg, steps=20, n_pixels=64, seed=0)
+    raw = predict_labels(G, lg, ws)['kps']
+    assert lg.cfg.kp_peak == ()                                  # training alone: raw peaks, as before
+    hidden = labels['kps'].clone(); hidden[0, 2, 2] = 0.         # a hidden keypoint is left out of the median
+    peak = keypoint_peaks(G, lg, ws, hidden)
+    vis = hidden[..., 2] > 0.5
+    want = torch.stack([raw[..., 2][vis[:, k], k].median() for k in range(5)])
+    torch.testing.assert_close(peak, want)
+    assert calibrate_keypoints(G, lg, ws, hidden) is lg and lg.cfg.kp_peak == tuple(peak.tolist())
+    cal = predict_labels(G, lg, ws)['kps']
+    torch.testing.assert_close(cal[..., :2], raw[..., :2])     # positions unchanged
+    torch.testing.assert_close(cal[..., 2], (raw[..., 2] / peak).clamp(max=1))
+    assert predict_labels(G, replace_cfg(lg, kp_peak=()), ws)['kps'][..., 2].equal(raw[..., 2])
+    from handsoff_nb.generate import save_label_generator, load_label_generator
+    back = load_label_generator(save_label_generator(lg, tmp_path/'lg.pt'))
+    assert back.cfg.kp_peak == lg.cfg.kp_peak                    # the calibration travels with the file
+    none = torch.zeros_like(hidden)                              # no visible instance: peak 1, raw values
+    assert keypoint_peaks(G, lg, ws, none).tolist() == [1.] * 5
+    assert LGConfig(channels=(4,), kp_peak=[0.5]).kp_peak == (0.5,)  # plain lists (json) become tuples
