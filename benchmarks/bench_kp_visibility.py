@@ -11,22 +11,21 @@ downstream U-Net twice (08, seed `--seed`), differing only in the keypoints' thi
 The downstream loss counts a keypoint when that column is ≥ 0.5. Reported per keypoint: the fraction of generated
 keypoints that count, and PCK@0.05 on `--n-test` real test faces. One thread; writes `results/kp_visibility.json`.
 """
-import argparse, json, platform, time
+import argparse, json, platform, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 import torch
 from handsoff_nb.core import KEYPOINTS, shipped_generator
 from handsoff_nb.generate import load_label_generator, latents_for, image_seed
 from handsoff_nb.label_generator import predict_labels, replace_cfg, visibility
-from handsoff_nb.evaluate import BenchConfig, train_downstream, predict, heldout_set, evaluate_model
+from handsoff_nb.evaluate import BenchConfig, train_downstream, predict, heldout_set, evaluate_model, pck
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def per_keypoint_pck(pred:torch.Tensor, true:torch.Tensor, size:int, alpha:float=0.05) -> dict:
-    "PCK of each keypoint over the faces where it is visible → name → value."
-    d, vis = (pred[..., :2] - true[..., :2]).norm(dim=-1), true[..., 2] > 0.5  # (B,K)
-    return {nm: float((d[vis[:, k], k] <= alpha * size).double().mean()) for k, nm in enumerate(KEYPOINTS)}
+    "Eq. (2) of 08 for each keypoint alone → name → value."
+    return {nm: pck(pred[:, k:k + 1], true[:, k:k + 1], size, alpha) for k, nm in enumerate(KEYPOINTS)}
 
 
 def main(argv=None):
@@ -59,7 +58,7 @@ def main(argv=None):
     res['meta'] = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), label_generator=a.label_generator,
                        kp_peak=list(lg.cfg.kp_peak), n=a.n, n_test=a.n_test, seed=a.seed, seconds=round(time.time() - t0, 1),
                        torch=torch.__version__, python=platform.python_version(),
-                       command='python benchmarks/bench_kp_visibility.py ' + ' '.join(argv or __import__('sys').argv[1:]))
+                       command='python benchmarks/bench_kp_visibility.py ' + ' '.join(argv or sys.argv[1:]))
     Path(a.out).write_text(json.dumps(res, indent=1) + '\n')
     print('→', a.out)
 
