@@ -1,11 +1,11 @@
-"""A shared CPU (issue 13): label-generator training and HandsOff generation, alone and beside a busy loop.
+"""A shared CPU: label-generator training and HandsOff generation, alone and beside a busy loop.
 
     python benchmarks/bench_contention.py                  # → results/contention.json and a table
     python benchmarks/bench_contention.py --seconds 10 --settings before after --load "what else runs"
 
 Each *setting* is a torch thread count and an OpenMP wait policy, measured in a fresh worker process (the policy
 is read when torch loads OpenMP, so it cannot change inside one process):
-- `before`: what `handsoff-nb` did until issue 13: torch's defaults (one thread per core, the OpenMP default
+- `before`: what `handsoff-nb` did before 2026-11-30: torch's defaults (one thread per core, the OpenMP default
   wait policy, which spins before sleeping);
 - `after`: what `handsoff-nb` does now: the worker imports `handsoff_nb.cli` before torch (that sets the wait
   policy) and calls `handsoff_nb.core.cpu_defaults()` as the command does;
@@ -45,7 +45,10 @@ def worker(setting:str, seconds:float) -> dict:
     else:
         import torch
         if threads: torch.set_num_threads(threads)
-    from handsoff_nb.core import shipped_generator, shipped_encoder, shipped_labeled, load_profile
+    from handsoff_nb.core import load_profile
+    from handsoff_nb.data import shipped_labeled
+    from handsoff_nb.stylegan2 import shipped_generator
+    from handsoff_nb.inversion import shipped_encoder
     from handsoff_nb.label_generator import LGConfig, make_label_generator, lg_step, predict_labels
     from handsoff_nb.inversion import frozen, step_generator
     from handsoff_nb.generate import latents_for

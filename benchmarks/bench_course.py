@@ -1,4 +1,4 @@
-"""Whole-course time (issue 7): every notebook top to bottom as a student runs it, quick profile, on this CPU.
+"""Whole-course time: every notebook top to bottom as a student runs it, quick profile, on this CPU.
 
     python benchmarks/bench_course.py                  # all notebooks, 2 at a time → results/course.json
     python benchmarks/bench_course.py --workers 1 nbs/00_core.ipynb

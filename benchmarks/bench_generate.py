@@ -1,4 +1,4 @@
-"""P2: what labels cost on top of sampling the generator (issue 5).
+"""P2: what labels cost on top of sampling the generator (the README's P2 figure).
 
     python benchmarks/bench_generate.py                    # CPU, toy64, batch 16 → results/generate_p2.json
     python benchmarks/bench_generate.py --device cuda --config 256   # on a GPU, a 256² config

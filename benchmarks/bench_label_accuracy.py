@@ -1,8 +1,8 @@
-"""Label accuracy of the HandsOff label generator on held-out real ToyFaces, through inversion (issue 5).
+"""Label accuracy of the HandsOff label generator on held-out real ToyFaces, through inversion.
 
     python benchmarks/bench_label_accuracy.py              # shipped G, encoder, labeled few → results/label_accuracy.json
     python benchmarks/bench_label_accuracy.py --n-labeled 50 --tag n50   # → label_accuracy_n50.json (1,875 steps)
-    python benchmarks/bench_label_accuracy.py --refine-steps 0 --lg-steps 600 --tag old   # the defaults before issue 12
+    python benchmarks/bench_label_accuracy.py --refine-steps 0 --lg-steps 600 --tag old   # the defaults before 2026-11-30
 
 Defaults are those of `handsoff_dataset` (07): 100 steps of per-image refinement of the labeled few, label-generator
 steps 600 for up to 16 images and more for more (`lg_steps_for`), class-prior shift β = 0.5 (`--prior-strength`).

@@ -1,4 +1,4 @@
-"""Widget latency: how long `LatentExplorer.update()` takes per slider move (issue 7; goal ≤ 300 ms on 2 cores).
+"""Widget latency: how long `LatentExplorer.update()` takes per slider move (goal ≤ 300 ms on 2 cores).
 
     python benchmarks/bench_widgets.py                 # shipped toy64 generator → results/widgets.json
     python benchmarks/bench_widgets.py --moves 60 --threads 1 2

@@ -5,15 +5,15 @@
 `@KIMG` keeps a forked run's points from KIMG on (its earlier points are its parent's).
 
 Each RUN_DIR holds the `evals.json` that `train_gan` writes (judge FD of 500 samples vs 500 real test faces,
-part-area distance, fraction of complete faces, at step / kimg / wall seconds). The curves of the issue-11
-probe (reported there, run before this script existed) are kept as `reported` entries.
+part-area distance, fraction of complete faces, at step / kimg / wall seconds). The curves of an earlier
+one-hour probe (written down by hand, run before this script existed) are kept as `reported` entries.
 """
 import json, sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 RESULTS = Path(__file__).parent/'results'
-REPORTED = {  # issue 11's one-hour probe: 1 thread each, γ=0.05, EMA 5 kimg, lr 0.0025, mixing 0.9, noise trained
+REPORTED = {  # the earlier one-hour probe: 1 thread each, γ=0.05, EMA 5 kimg, lr 0.0025, mixing 0.9, noise trained
     'probe toy64 (noise on, mixing 0.9)': dict(kimg=[8, 40, 56], fd=[0.93, 0.32, 0.21], sec_per_step=1.0),
     'probe toy64s (noise on, mixing 0.9)': dict(kimg=[8, 40, 88, 104, 128], fd=[0.73, 0.39, 0.16, 0.114, 0.125],
                                                sec_per_step=0.42)}

@@ -17,12 +17,7 @@ import matplotlib.pyplot as plt
 from PIL import Image
 
 # %% auto #0
-__all__ = ['CLASSES', 'KEYPOINTS', 'PALETTE', 'IN_TEST', 'SHIPPED', 'default_device', 'to_device', 'set_seed', 'Profile',
-           'find_settings', 'profile_name', 'load_profile', 'course_root', 'data_samples_dir', 'in_package',
-           'shipped_path', 'shipped_generator', 'shipped_encoder', 'shipped_labeled', 'img2tensor', 'tensor2img',
-           'assert_shape', 'show_image', 'get_grid', 'show_images', 'colorize_mask', 'overlay', 'show_mask',
-           'show_keypoints', 'show_depth', 'show_labeled', 'LineLog', 'plain_output', 'progress', 'log_lines',
-           'cpu_defaults']
+__all__ = ['CLASSES', 'KEYPOINTS', 'PALETTE', 'IN_TEST', 'SHIPPED', 'default_device', 'to_device', 'set_seed', 'Profile', 'find_settings', 'profile_name', 'load_profile', 'course_root', 'data_samples_dir', 'in_package', 'shipped_path', 'atomic_save', 'img2tensor', 'tensor2img', 'assert_shape', 'show_image', 'get_grid', 'show_images', 'colorize_mask', 'overlay', 'show_mask', 'show_keypoints', 'show_depth', 'show_labeled', 'LineLog', 'plain_output', 'progress', 'log_lines', 'cpu_defaults', 'confusion', 'iou_from_confusion']
 
 # %% ../nbs/00_core.ipynb #ee020c16
 CLASSES = ('background', 'skin', 'nose', 'eye', 'brow', 'ear', 'mouth', 'hair')
@@ -153,21 +148,14 @@ def shipped_path(name:str) -> Path:
     if not f.exists(): raise FileNotFoundError(f"{f}: not shipped (roles: {', '.join(SHIPPED)})")
     return f
 
-def shipped_generator(device='cpu') -> tuple:
-    "The shipped toy StyleGAN2 → `(G, w_avg, cfg)` as `stylegan2.load_generator` returns them, `G` in eval mode."
-    from handsoff_nb.stylegan2 import load_generator
-    G, w_avg, cfg = load_generator(shipped_path('generator'), device)
-    return G.eval(), w_avg, cfg
-
-def shipped_encoder(device='cpu', tuned:bool=True, offset:bool=False):
-    "The shipped generator's encoder, after LPIPS tuning (or before it: `tuned=False`; with the offset head: `offset=True`), in eval mode."
-    from handsoff_nb.inversion import load_encoder
-    return load_encoder(shipped_path('encoder_offset' if offset else 'encoder' if tuned else 'encoder_regression'), device)
-
-def shipped_labeled(size:int|None=None) -> dict:
-    "The shipped labeled few, as `data.load_labeled_folder` returns them (resized to `size` if given)."
-    from handsoff_nb.data import load_labeled_folder
-    return load_labeled_folder(shipped_path('labeled'), size=size)
+# %% ../nbs/00_core.ipynb #20581c36
+def atomic_save(obj, path) -> Path:
+    "`torch.save` to a temporary file, then atomically replace `path` (never a half-written file) → `path`."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + '.tmp')
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path
 
 # %% ../nbs/00_core.ipynb #23551efd
 def img2tensor(im) -> Tensor:
@@ -337,3 +325,15 @@ def cpu_defaults(threads:int|None=None) -> int:
     n = threads or int(os.environ.get('HANDSOFF_THREADS') or 0) or torch.get_num_threads()
     torch.set_num_threads(n)
     return n
+
+# %% ../nbs/02c_gan_quality.ipynb #069f3200
+def confusion(pred:Tensor, mask:Tensor, n_classes:int=8) -> Tensor:
+    "`(C, C)` confusion counts (rows: truth, cols: prediction) of `(B,H,W)` masks."
+    idx = mask.flatten().long() * n_classes + pred.flatten().long()
+    return torch.bincount(idx, minlength=n_classes**2).view(n_classes, n_classes)
+
+def iou_from_confusion(cm:Tensor) -> Tensor:
+    "Eq. (2) of `02c`: per-class IoU `(C,)` (NaN for a class absent from both)."
+    tp = cm.diag().double()
+    union = cm.sum(0).double() + cm.sum(1).double() - tp
+    return tp / union.where(union > 0, torch.tensor(float('nan'), dtype=torch.double))

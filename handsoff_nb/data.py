@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from .core import CLASSES, KEYPOINTS
 
 # %% auto #0
-__all__ = ['TOYFACES_VERSION', 'SPLITS', 'PARAMS', 'CATEGORICAL', 'P_GLASSES', 'NOISE_GRID', 'MATERIALS', 'MAT', 'MAT2CLASS', 'HAIR_STYLES', 'EYE_X', 'EYE_Y', 'MOUTH_Y', 'SHINE', 'SKIN_LIGHT', 'SKIN_DARK', 'HAIR_COLORS', 'EYE_COLORS', 'face_params', 'pixel_grid', 'ellipsoid', 'head_rotation', 'scene_solids', 'zbuffer', 'paint_face', 'depth_normals', 'lambert', 'face_palette', 'background', 'keypoints', 'render_params', 'render_toyfaces', 'ToyFaces', 'toyfaces_loader', 'IMAGE_SUFFIXES', 'LabeledFolderError', 'save_labeled_folder', 'load_labeled_folder', 'labeled_samples_path', 'make_labeled_samples']
+__all__ = ['TOYFACES_VERSION', 'SPLITS', 'PARAMS', 'CATEGORICAL', 'P_GLASSES', 'NOISE_GRID', 'MATERIALS', 'MAT', 'MAT2CLASS', 'HAIR_STYLES', 'EYE_X', 'EYE_Y', 'MOUTH_Y', 'SHINE', 'SKIN_LIGHT', 'SKIN_DARK', 'HAIR_COLORS', 'EYE_COLORS', 'face_params', 'pixel_grid', 'ellipsoid', 'head_rotation', 'scene_solids', 'zbuffer', 'paint_face', 'depth_normals', 'lambert', 'face_palette', 'background', 'keypoints', 'render_params', 'render_toyfaces', 'ToyFaces', 'toyfaces_loader', 'IMAGE_SUFFIXES', 'LabeledFolderError', 'save_labeled_folder', 'load_labeled_folder', 'labeled_samples_path', 'make_labeled_samples', 'shipped_labeled']
 
 # %% ../nbs/01_data.ipynb #74bd6418
 TOYFACES_VERSION = 1  # bump when PARAMS or the renderer change: every image changes with it
@@ -367,7 +367,7 @@ def toyfaces_loader(split:str='gan_train', size:int=64, batch_size:int=16, seed:
 import json, shutil
 from pathlib import Path
 from PIL import Image, UnidentifiedImageError
-from .core import find_settings, img2tensor, tensor2img
+from .core import find_settings, img2tensor, tensor2img, shipped_path
 
 # %% ../nbs/01b_labeled_folder.ipynb #cba85be2
 class LabeledFolderError(ValueError):
@@ -573,3 +573,8 @@ def make_labeled_samples(path=None, size:int=64) -> Path:
     names = [f'toyface_{s}' for s in seeds]
     return save_labeled_folder(render_toyfaces(seeds, size), path or labeled_samples_path(), names,
                                meta, overwrite=True)
+
+# %% ../nbs/01b_labeled_folder.ipynb #ba7d2834
+def shipped_labeled(size:int|None=None) -> dict:
+    "The shipped labeled few, as `load_labeled_folder` returns them (resized to `size` if given)."
+    return load_labeled_folder(shipped_path('labeled'), size=size)

@@ -335,7 +335,7 @@ def _get(s:dict, m:str, n:str, k:str):
     return (s.get(m, {}).get(n, {}).get(k) or [None])[0]
 
 def check_targets(summary:dict, method:str='handsoff', N:int=16, N2:int=50) -> list:
-    "Issue 12's targets for `method` at `N` (and `N2`): dicts of target, value, threshold, met, margin."
+    "The targets above for `method` at `N` (and `N2`): dicts of target, value, threshold, met, margin."
     n, out = str(N), []
     def add(name, value, thr, higher=True):
         if value is None or thr is None: return
@@ -422,7 +422,7 @@ class BenchConfig:
     lg_steps: int = 4000           # label generator: steps for N ≤ 16 (more for larger N, eq. 3b of 06)
     ensemble_size: int = 10
     drop_frac: float = 0.1         # most uncertain fraction dropped
-    refine_steps: int = 1000       # per-image refinement of the labeled few (0 in `no-refine`); measured (issue 11)
+    refine_steps: int = 1000       # per-image refinement of the labeled few (0 in `no-refine`); measured in 03
     trust_drop: float = 0.1        # label generator: leave out the worst-reconstructed 10 % of pixels (eq. 3c of 06)
     offset_layer: int = 2          # refinement also fits an offset of feats[k] (eq. 4c of 03); -1: W+ only (`no-offset`)
     ablations: tuple = ABLATIONS

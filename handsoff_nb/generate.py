@@ -17,10 +17,9 @@ from torch import Tensor
 from torch.utils.data import IterableDataset, get_worker_info
 from tqdm import tqdm
 from .core import (CLASSES, KEYPOINTS, PALETTE, assert_shape, load_profile, get_grid, show_image, show_keypoints,
-                             show_mask, show_depth, overlay)
+                             show_mask, show_depth, overlay, atomic_save)
 from .stylegan2 import Generator, truncate, safe_load, CheckpointError
 from .data import save_labeled_folder, load_labeled_folder
-from .train_gan import atomic_save
 from .inversion import invert, refine_weights, refine_lpips
 from .label_generator import (LGConfig, LabelGenerator, train_label_generator, predict_labels, reconstruction_trust,
                                          calibrate_keypoints, entropy, uncertainty_score, lg_steps_for)
@@ -233,7 +232,7 @@ def _check_lg(f:Path, want:dict):
     if old != want: raise ValueError(f"{f} was trained with {old}, asked for {want}; "
                                      "use another output folder or delete the file")
 
-OFFSET_LAYER = 2  # feats[2], G's 8×8 block output: measured in 03 and 08 (issue 12)
+OFFSET_LAYER = 2  # feats[2], G's 8×8 block output: measured in 03 and 08
 
 def handsoff_dataset(G:Generator, E, labeled, # a labeled folder (path) or its dict; E: an `Encoder`
                      out, n:int,              # output folder; images to generate

@@ -15,15 +15,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from tqdm import tqdm
-from .core import assert_shape, load_profile
+from .core import assert_shape, load_profile, shipped_path, atomic_save, confusion, iou_from_confusion
 from .stylegan2 import Generator, truncate, safe_load, CheckpointError
-from .train_gan import atomic_save  # torch.save to a temporary file, then os.replace
 from .perceptual import PerceptualLoss, lpips_distance
 from .data import SPLITS, load_labeled_folder, render_toyfaces
-from .quality import confusion, iou_from_confusion
 
 # %% auto #0
-__all__ = ['REFINE_WEIGHTS', 'EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'add_offset_head', 'check_offset_head', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'refine_lpips', 'refine_weights', 'check_inversion_input', 'invert', 'reconstruct', 'tune_objective', 'tune_encoder_lpips', 'real_batches', 'feature_error', 'mask_iou', 'make_probe', 'offset_objective', 'decay_factor', 'tune_encoder_offset']
+__all__ = ['REFINE_WEIGHTS', 'EncConfig', 'EncBlock', 'Encoder', 'latent_stats', 'make_encoder', 'add_offset_head', 'check_offset_head', 'sample_ws', 'render', 'regression_loss', 'regression_batch', 'frozen', 'step_generator', 'fit_steps', 'train_encoder', 'train_encoder_cli_defaults', 'save_encoder', 'load_encoder', 'shipped_encoder', 'lr_schedule', 'as_lpips_fn', 'refine_objective', 'refine_latents', 'refine_lpips', 'refine_weights', 'check_inversion_input', 'invert', 'reconstruct', 'tune_objective', 'tune_encoder_lpips', 'real_batches', 'feature_error', 'mask_iou', 'make_probe', 'offset_objective', 'decay_factor', 'tune_encoder_offset']
 
 # %% ../nbs/03_inversion.ipynb #da300255
 @dataclass
@@ -349,6 +347,12 @@ def load_encoder(path, device='cpu') -> Encoder:
     E = Encoder(EncConfig.from_dict(obj['config']))
     E.load_state_dict(obj['state_dict'])
     return E.to(device).eval()
+
+# %% ../nbs/03_inversion.ipynb #c03c6a8c
+def shipped_encoder(device='cpu', tuned:bool=True, offset:bool=False) -> Encoder:
+    "The shipped generator's encoder: LPIPS-tuned (`tuned=False`: before tuning; `offset=True`: with the offset head)."
+    name = 'encoder_offset' if offset else 'encoder' if tuned else 'encoder_regression'
+    return load_encoder(shipped_path(name), device)
 
 # %% ../nbs/03_inversion.ipynb #4d8181a5
 def lr_schedule(t:float, lr:float=0.1, rampup:float=0.05, rampdown:float=0.25) -> float:

@@ -16,12 +16,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 from .core import CLASSES, IN_TEST, default_device, set_seed, data_samples_dir
+from .core import confusion, iou_from_confusion  # eq. (2) below, exported into core
 from .data import render_toyfaces
 
 # %% auto #0
-__all__ = ['JUDGE_SEEDS', 'PARTS_REQUIRED', 'UNet', 'train_segmenter', 'save_unet', 'load_unet', 'judge_path', 'confusion',
-           'iou_from_confusion', 'predict_masks', 'frechet_distance', 'part_stats', 'sample_images', 'judge_features',
-           'area_distance', 'real_faces', 'gan_quality', 'fd_evaluator', 'plot_part_areas']
+__all__ = ['JUDGE_SEEDS', 'PARTS_REQUIRED', 'UNet', 'train_segmenter', 'save_unet', 'load_unet', 'judge_path', 'predict_masks',
+           'frechet_distance', 'part_stats', 'sample_images', 'judge_features', 'area_distance', 'real_faces',
+           'gan_quality', 'fd_evaluator', 'plot_part_areas']
 
 # %% ../nbs/02c_gan_quality.ipynb #c8942a39
 def _block(c_in:int, c_out:int) -> nn.Sequential:
@@ -94,18 +95,7 @@ def judge_path() -> Path:
     "Path of the shipped judge segmenter in `data_samples/`."
     return data_samples_dir()/'judge_unet.pt'
 
-# %% ../nbs/02c_gan_quality.ipynb #069f3200
-def confusion(pred:Tensor, mask:Tensor, n_classes:int=8) -> Tensor:
-    "`(C, C)` confusion counts (rows: truth, cols: prediction) of `(B,H,W)` masks."
-    idx = mask.flatten().long() * n_classes + pred.flatten().long()
-    return torch.bincount(idx, minlength=n_classes**2).view(n_classes, n_classes)
-
-def iou_from_confusion(cm:Tensor) -> Tensor:
-    "Eq. (2): per-class IoU `(C,)` (NaN for a class absent from both)."
-    tp = cm.diag().double()
-    union = cm.sum(0).double() + cm.sum(1).double() - tp
-    return tp / union.where(union > 0, torch.tensor(float('nan'), dtype=torch.double))
-
+# %% ../nbs/02c_gan_quality.ipynb #9c9ee80a
 @torch.no_grad()
 def predict_masks(net:UNet, img:Tensor, batch:int=64) -> Tensor:
     "`img (B,3,H,W)` → predicted `mask (B,H,W)`."

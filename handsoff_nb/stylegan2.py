@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from .core import assert_shape
 
 # %% auto #0
-__all__ = ['make_channels', 'GenConfig', 'fused_leaky_relu', 'FusedLeakyReLU', 'PixelNorm', 'EqualLinear', 'EqualConv2d', 'make_kernel', 'upfirdn2d', 'Upsample', 'Downsample', 'Blur', 'modulated_weight', 'demod_coefs', 'ModulatedConv2d', 'set_fused', 'NoiseInjection', 'ConstantInput', 'StyledConv', 'ToRGB', 'truncate', 'styles_to_ws', 'Generator', 'ConvLayer', 'ResBlock', 'minibatch_stddev', 'Discriminator', 'make_generator', 'make_discriminator', 'count_params', 'CheckpointError', 'safe_load', 'infer_config', 'load_state_dict_strict', 'load_rosinality', 'save_generator', 'load_generator']
+__all__ = ['make_channels', 'GenConfig', 'fused_leaky_relu', 'FusedLeakyReLU', 'PixelNorm', 'EqualLinear', 'EqualConv2d', 'make_kernel', 'upfirdn2d', 'Upsample', 'Downsample', 'Blur', 'modulated_weight', 'demod_coefs', 'ModulatedConv2d', 'set_fused', 'NoiseInjection', 'ConstantInput', 'StyledConv', 'ToRGB', 'truncate', 'styles_to_ws', 'Generator', 'ConvLayer', 'ResBlock', 'minibatch_stddev', 'Discriminator', 'make_generator', 'make_discriminator', 'count_params', 'CheckpointError', 'safe_load', 'infer_config', 'load_state_dict_strict', 'load_rosinality', 'save_generator', 'load_generator', 'shipped_generator']
 
 # %% ../nbs/02_stylegan2.ipynb #482318d6
 def make_channels(channel_multiplier:int=2, channels:dict|None=None,
@@ -462,6 +462,7 @@ def count_params(m:nn.Module) -> int:
 # %% ../nbs/02b_checkpoints.ipynb #8c6c4d10
 import argparse, re
 from pathlib import Path
+from .core import shipped_path
 
 # %% ../nbs/02b_checkpoints.ipynb #131d38df
 class CheckpointError(ValueError):
@@ -582,3 +583,9 @@ def load_generator(path, device='cpu'):
         raise CheckpointError(f"{path}: unreadable 'config' ({e})") from None
     sd, w_avg = _unwrap(obj, str(path))
     return _from_state_dict(sd, cfg, str(path), device), w_avg, cfg
+
+# %% ../nbs/02b_checkpoints.ipynb #e5514fa0
+def shipped_generator(device='cpu') -> tuple:
+    "The shipped toy StyleGAN2 → `(G, w_avg, cfg)` as `load_generator` returns them, `G` in eval mode."
+    G, w_avg, cfg = load_generator(shipped_path('generator'), device)
+    return G.eval(), w_avg, cfg

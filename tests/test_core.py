@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 from handsoff_nb import core
-from handsoff_nb.core import Profile, load_profile, img2tensor, tensor2img
+from handsoff_nb.core import Profile, load_profile, img2tensor, tensor2img, atomic_save
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,3 +36,16 @@ def test_image_round_trip_and_errors():
     u = torch.randint(0, 256, (5, 7, 3), dtype=torch.uint8).numpy()
     assert (tensor2img(img2tensor(u)) == u).all()
     with pytest.raises(ValueError, match='RGB'): img2tensor(u[..., 0])
+
+
+def test_atomic_save_leaves_old_file_on_failure(tmp_path):
+    p = tmp_path/'x.pt'; atomic_save({'a': torch.zeros(1)}, p)
+    with pytest.raises(Exception): atomic_save({'a': lambda: 0}, p)  # unpicklable
+    assert torch.load(p, weights_only=True)['a'].shape == (1,)
+
+
+def test_shared_helpers_keep_their_old_addresses():
+    "`atomic_save` and `confusion` moved down into `core`; the modules they came from still export them."
+    from handsoff_nb import quality, train_gan
+    assert train_gan.atomic_save is core.atomic_save
+    assert quality.confusion is core.confusion and quality.iou_from_confusion is core.iou_from_confusion

@@ -129,7 +129,7 @@ def test_decode_keypoints_bimodal_channels_give_one_mode_each():
     h[:, 0] = h[:, 1] = torch.maximum(t[:, 0], t[:, 1])          # equal modes: the tie goes to the first
     h[:, 3] = torch.maximum(t[:, 3], 0.9 * t[:, 4])               # the left channel prefers the left corner
     h[:, 4] = torch.maximum(t[:, 3], 0.8 * t[:, 4])               # the right channel prefers the LEFT corner
-    old = decode_keypoints(h, pairs=())                           # the decoder before issue 12
+    old = decode_keypoints(h, pairs=())                           # the decoder before mirror pairs (eq. 7)
     assert (old[0, 0, :2] - old[0, 1, :2]).norm() < 1e-3          # left and right eye on one point
     assert (old[0, 3, :2] - old[0, 4, :2]).norm() < 1e-3          # and both mouth corners
     new = decode_keypoints(h)

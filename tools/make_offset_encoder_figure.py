@@ -56,7 +56,7 @@ def main(enc=None, n:int=6):
         ex = torch.load(shipped, weights_only=True)['extra']
         ax.scatter([ex['steps'] / 1000], [done[-1]['iou']], color='C2', marker='*', s=120, zorder=3,
                    label=f"shipped: last {ex.get('decay_steps', 0):,} steps ramp lr down")
-    ax.axhline(0.70, color='C3', ls='--', lw=1, label='issue 11 bar')
+    ax.axhline(0.70, color='C3', ls='--', lw=1, label='encoder bar 0.70')
     ax.set(xlabel='training steps of eq. (6c), thousands (batch 8)', ylabel='judge part IoU on G(E(x)), 100 held-out faces')
     ax.legend(fontsize=7); ax.grid(alpha=0.3)
     out = ROOT/'nbs'/'images'/'offset_encoder.png'

@@ -1,4 +1,4 @@
-"""Turn a `benchmarks/bench_encoder_offset.py` checkpoint into the offset stage of a `train-encoder` run.
+"""Turn a `benchmarks/probes/bench_encoder_offset.py` checkpoint into the offset stage of a `train-encoder` run.
 
     python tools/offset_run_from_bench.py runs/encoff.pt runs/enc64s
     handsoff-nb train-encoder data_samples/toyfaces_g64.pt --out runs/enc64s --lpips-steps 500 \
@@ -25,7 +25,7 @@ def main(src, run_dir):
     opt = torch.optim.Adam(E.parameters(), lr=3e-4)  # same parameter order as the script: E's, then the head's
     opt.load_state_dict(ck['opt'])
     run = _new_run('offset', E, 0, batch=8, lr=3e-4, lam=0.1, w_mse=10., psi=[0.7, 1.], mix_prob=0.9)
-    run.update(step=ck['step'], note=f"steps 0-{ck['step']} by benchmarks/bench_encoder_offset.py from the shipped "
+    run.update(step=ck['step'], note=f"steps 0-{ck['step']} by benchmarks/probes/bench_encoder_offset.py from the shipped "
                f"toyfaces_e64.pt ({src}); converted by tools/offset_run_from_bench.py")
     out = Path(run_dir)/'offset'
     _save_run(out, E, opt, run)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The wheel carries the product (issue 13). Build the wheel from this checkout, install it into a fresh venv
+# The wheel carries the product. Build the wheel from this checkout, install it into a fresh venv
 # (pinned CPU torch first, then the wheel with its `course` extra), and from a temporary folder outside the checkout
 # run `handsoff-nb info`, a short `demo`, `generate`, `notebooks`, import the API, and execute the copied
 # 00_core notebook. Prints the wheel's size, its file summary and each step's wall time.
@@ -47,7 +47,9 @@ for k in sorted(groups): print(f"     {groups[k] / 2**20:6.2f} MB  {k}/")
 names = set(z.namelist())
 need = ['handsoff_nb/cli.py', 'handsoff_nb/course/settings.ini', 'handsoff_nb/course/data_samples/toyfaces_g64.pt',
         'handsoff_nb/course/data_samples/judge_unet.pt', 'handsoff_nb/course/data_samples/toyfaces_e64.pt',
-        'handsoff_nb/course/data_samples/toyfaces_labeled/meta.json', 'handsoff_nb/course/nbs/00_core.ipynb']
+        'handsoff_nb/course/data_samples/toyfaces_labeled/meta.json', 'handsoff_nb/course/nbs/00_core.ipynb',
+        *[f'handsoff_nb/course/benchmarks/results/{f}' for f in  # the results notebooks read at run time
+          ('toyfaces.json', 'gan_ablation.json', 'kp_visibility.json', 'downstream_cpu.json', 'downstream_cpu.md')]]
 missing = [n for n in need if n not in names]
 assert not missing, f"the wheel lacks {missing}"
 assert mb < 30, f"the wheel is {mb:.1f} MB (limit 30 MB)"
@@ -78,7 +80,10 @@ timed generate handsoff-nb generate --out gen --n 8 --lg-steps 5 --shard-size 4
 [ -f gen/dataset/dataset.json ] || { echo "generate wrote no dataset.json"; exit 1; }
 timed notebooks handsoff-nb notebooks course
 timed api python -c "
-from handsoff_nb.core import course_root, in_package, shipped_generator, shipped_encoder, shipped_labeled
+from handsoff_nb.core import course_root, in_package
+from handsoff_nb.data import shipped_labeled
+from handsoff_nb.stylegan2 import shipped_generator
+from handsoff_nb.inversion import shipped_encoder
 G, w_avg, cfg = shipped_generator(); E = shipped_encoder(); few = shipped_labeled()
 assert in_package(course_root()) and few['img'].shape[-1] == G.size == E.cfg.size, (course_root(), G.size)
 print('API ok:', course_root(), 'G', G.size, 'labeled', tuple(few['img'].shape))"

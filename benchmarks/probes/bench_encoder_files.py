@@ -1,14 +1,14 @@
-"""Score encoder files on 100 held-out real ToyFaces: the judge's part IoU and PSNR of G(E(x)) (issue 11's bar).
+"""Score encoder files on 100 held-out real ToyFaces: the judge's part IoU and PSNR of G(E(x)) (the encoder bar: 0.70).
 
-    python benchmarks/bench_encoder_files.py data_samples/toyfaces_e64.pt data_samples/toyfaces_e64_offset.pt
-    python benchmarks/bench_encoder_files.py runs/enc64s/offset/last.pt      # a train-encoder checkpoint too
+    python benchmarks/probes/bench_encoder_files.py data_samples/toyfaces_e64.pt data_samples/toyfaces_e64_offset.pt
+    python benchmarks/probes/bench_encoder_files.py runs/enc64s/offset/last.pt      # a train-encoder checkpoint too
 
 G(E(x)) is `reconstruct(E, G, x)`: with the encoder's own feature offset (eq. 4c of 03) when it has an offset head;
 for those the W+ part alone (`iou_wplus`) is reported too. The images are `SPLITS['test'][:100]`, never seen by the
 GAN, the encoders or their tuning; the judge is `data_samples/judge_unet.pt` (its IoU on x itself: `judge_on_x`).
 With `--refine-steps N`, each encoder's answer is also refined (W+ and the offset of block 2, pixel MSE, as
 `handsoff_dataset` refines the labeled few) and scored (`iou_refined`). One thread; appends one row per file to
-`results/encoder_files.jsonl`.
+`benchmarks/results/encoder_files.jsonl`.
 """
 import argparse, json, math, subprocess, time
 from pathlib import Path
@@ -54,6 +54,6 @@ def main(argv=None):
                        psnr_refined=round(-10 * math.log10(((rec1 - te['img']) / 2).pow(2).mean().item()), 2),
                        refine_seconds=round(time.perf_counter() - t1, 1))
         print(json.dumps(row), flush=True)
-        with open(Path(__file__).resolve().parent/'results'/'encoder_files.jsonl', 'a') as fh: fh.write(json.dumps(row) + '\n')
+        with open(Path(__file__).resolve().parents[1]/'results'/'encoder_files.jsonl', 'a') as fh: fh.write(json.dumps(row) + '\n')
 
 if __name__ == '__main__': main()

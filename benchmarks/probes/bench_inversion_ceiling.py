@@ -1,6 +1,6 @@
 """How well can the generator itself represent held-out real faces? An encoder-free upper bound for inversion.
 
-    python benchmarks/bench_inversion_ceiling.py            # shipped G → results/inversion_ceiling.json
+    python benchmarks/probes/bench_inversion_ceiling.py            # shipped G → benchmarks/results/inversion_ceiling.json
 
 For each of `--n` held-out real faces x (SPLITS['test'], never seen by the GAN): start from the best of `--init`
 truncated (ψ = 0.7) samples of W by pixel MSE, then optimise a free W+ latent for `--steps` Adam steps of pure
@@ -18,7 +18,7 @@ from handsoff_nb.inversion import latent_stats, render
 from handsoff_nb.quality import confusion, iou_from_confusion, judge_path, load_unet, predict_masks
 from handsoff_nb.stylegan2 import load_generator
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/probes/ → the checkout
 
 
 def main(argv=None):

@@ -1,7 +1,7 @@
-"""Diagnostic: can an encoder predict the feature offset of eq. (4c) of 03 too? (issue 11's encoder bar)
+"""Diagnostic: can an encoder predict the feature offset of eq. (4c) of 03 too? (the encoder bar: part IoU 0.70)
 
-    python benchmarks/bench_encoder_offset.py runs/encoder_offset --steps 500,1500,3000     # resumes from OUT.pt
-    python benchmarks/bench_encoder_offset.py runs/encoder_offset --steps 6000,10000
+    python benchmarks/probes/bench_encoder_offset.py runs/encoder_offset --steps 500,1500,3000     # resumes from OUT.pt
+    python benchmarks/probes/bench_encoder_offset.py runs/encoder_offset --steps 6000,10000
 
 Superseded by the library's `tune_encoder_offset` (eq. 6c of 04, `train-encoder --offset-layer 2`), which minimises
 the same objective on the same data stream; kept because the first 13,000 steps of the shipped
@@ -10,7 +10,7 @@ stage (128 channels) to an offset δ of G's block k = 2 (64 × 8 × 8). Encoder 
 3e-4, batch 8) on 10 · pixel MSE of G(w⁺, δ) against unlabeled real ToyFaces (`real_batches`, the GAN's `gan_train`
 split, no label) plus 0.1 · (the latent regression of eq. 3 on G's own samples + the mean δ² predicted for them,
 whose true offset is 0). At each stop: the judge's part IoU and PSNR on 100 held-out real faces (`SPLITS['test']`),
-with the predicted offset and without it. One thread; appends to `results/encoder_offset.jsonl`; checkpoint OUT.pt.
+with the predicted offset and without it. One thread; appends to `benchmarks/results/encoder_offset.jsonl`; checkpoint OUT.pt.
 """
 import argparse, json, math, os, time, torch
 import torch.nn as nn, torch.nn.functional as F
@@ -66,5 +66,5 @@ for stop in map(int, a.steps.split(',')):
                iou_no_offset=round(inv.mask_iou(predict_masks(judge, rec0), te['mask']), 4), psnr=round(-10 * math.log10(m), 2),
                d_rms=round(d.pow(2).mean().sqrt().item(), 3), s=round(time.time() - t0))
     print(json.dumps(row), flush=True)
-    with open(Path(__file__).resolve().parent/'results'/'encoder_offset.jsonl', 'a') as f: f.write(json.dumps(row) + '\n')
+    with open(Path(__file__).resolve().parents[1]/'results'/'encoder_offset.jsonl', 'a') as f: f.write(json.dumps(row) + '\n')
     torch.save(dict(E=E.state_dict(), head=head.state_dict(), opt=opt.state_dict(), step=step), f'{a.out}.pt')

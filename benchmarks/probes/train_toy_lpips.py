@@ -1,6 +1,6 @@
 """Train the ToyFaces LPIPS trunk (`ToyFeatureNet`, segmentation pretext) used by `bench_inversion.py --lpips-backbone toyfaces`.
 
-    python benchmarks/train_toy_lpips.py runs/toy_lpips/toy_trunk.pth   # ~2 min on 1 CPU thread
+    python benchmarks/probes/train_toy_lpips.py runs/toy_lpips/toy_trunk.pth   # ~2 min on 1 CPU thread
 
 Data: 2,000 ToyFaces rendered from seeds 6,000,000 … 6,001,999, a range no other part of the project uses (the
 labeled few, the test split, the judge and the oracle all lie elsewhere). Like ImageNet for AlexNet, these labels

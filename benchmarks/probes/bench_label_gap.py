@@ -1,6 +1,6 @@
 """Where does a HandsOff dataset lose against real labels? Three trainings of the same downstream U-Net.
 
-    python benchmarks/bench_label_gap.py runs/benchmark_cpu_v2/handsoff_N16/dataset   → results/label_gap.json
+    python benchmarks/probes/bench_label_gap.py runs/benchmark_cpu_v2/handsoff_N16/dataset   → benchmarks/results/label_gap.json
 
 One budget for all three (the `cpu` benchmark's: width 16, 3 levels, class-weighted CE, 1,000 steps × 16, lr 5e-3,
 seed 0; segmentation head only, since the judge gives no keypoints or depth), scored on 500 held-out real faces:
@@ -21,7 +21,7 @@ from handsoff_nb.data import render_toyfaces
 from handsoff_nb.evaluate import ORACLE_SEEDS, evaluate_model, heldout_set, load_generated, train_downstream
 from handsoff_nb.quality import judge_path, load_unet, predict_masks
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/probes/ → the checkout
 
 
 def main(argv=None):

@@ -1,7 +1,7 @@
-"""What makes the downstream U-Net weak or strong: small measured ablations of its recipe (issue 12, part 1).
+"""What makes the downstream U-Net weak or strong: small measured ablations of its recipe.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_downstream_model.py --variants base,noaug,segonly
-    OMP_NUM_THREADS=1 python benchmarks/bench_downstream_model.py --list      # the variants
+    OMP_NUM_THREADS=1 python benchmarks/probes/bench_downstream_model.py --variants base,noaug,segonly
+    OMP_NUM_THREADS=1 python benchmarks/probes/bench_downstream_model.py --list      # the variants
 
 Every variant trains `evaluate.UNet` on the same training set (the oracle's real faces, `--oracle-n`,
 or the first `--fewshot N` shipped labeled faces) and is scored on the same `--test-n` held-out real
@@ -20,7 +20,7 @@ from handsoff_nb.core import CLASSES, set_seed
 from handsoff_nb import evaluate as ev
 from handsoff_nb.quality import UNet
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/probes/ → the checkout
 
 # variant → overrides of the recipe (keys of `train`)
 BASE = dict(width=16, levels=3, batch=16, lr=2e-3, sched='onecycle', aug='full', heads='all', kp_weight=10.,
@@ -189,7 +189,7 @@ def main(argv=None):
                     absrel=r['metrics'].get('absrel'),
                     iou={c: r['metrics']['iou'][c] for c in CLASSES}, train_s=r['train_s'], loadavg=r['loadavg'])
                for r in rows]
-    Path(a.out).write_text(json.dumps(dict(meta=dict(script='benchmarks/bench_downstream_model.py', torch=torch.__version__,
+    Path(a.out).write_text(json.dumps(dict(meta=dict(script='benchmarks/probes/bench_downstream_model.py', torch=torch.__version__,
                                                      python=platform.python_version(), base=BASE), runs=summary),
                                       indent=1) + '\n')
     print(f"wrote {a.out}")

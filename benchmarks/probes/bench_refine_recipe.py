@@ -1,14 +1,14 @@
 """Which refinement recipe (eq. 4 of 03) inverts held-out real faces best with the offline LPIPS trunk?
 
-    python benchmarks/bench_refine_recipe.py enc                  # the encoder alone
-    python benchmarks/bench_refine_recipe.py rw500_10_10_0.1      # refine_latents, 500 steps, λ_p/λ_m/λ_r = 10/10/0.1
-    python benchmarks/bench_refine_recipe.py msc1500_0.1          # pixel MSE alone, schedule (5), peak lr 0.1
-    python benchmarks/bench_refine_recipe.py mse1500_0.1          # pixel MSE alone, constant lr 0.1
+    python benchmarks/probes/bench_refine_recipe.py enc                  # the encoder alone
+    python benchmarks/probes/bench_refine_recipe.py rw500_10_10_0.1      # refine_latents, 500 steps, λ_p/λ_m/λ_r = 10/10/0.1
+    python benchmarks/probes/bench_refine_recipe.py msc1500_0.1          # pixel MSE alone, schedule (5), peak lr 0.1
+    python benchmarks/probes/bench_refine_recipe.py mse1500_0.1          # pixel MSE alone, constant lr 0.1
 
 Each variant starts from the shipped encoder's answer E(x) for the first `n` (default 32) faces of SPLITS['test']
 (never seen by the GAN or the encoder) and scores the judge's part IoU (mean over the 8 classes, dataset-level)
 between x's true mask and its mask on G(w+), as `bench_inversion.py`. One thread. Appends one JSON line per
-variant to `results/refine_recipe.jsonl` (with the curve every 250 steps for the pixel-only variants).
+variant to `benchmarks/results/refine_recipe.jsonl` (with the curve every 250 steps for the pixel-only variants).
 """
 import json, os, sys, time
 from datetime import datetime, timezone
@@ -21,7 +21,7 @@ from handsoff_nb.perceptual import PerceptualLoss
 from handsoff_nb.quality import confusion, iou_from_confusion, judge_path, load_unet, predict_masks
 from handsoff_nb.stylegan2 import load_generator
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/probes/ → the checkout
 
 
 def pixel_fit(G, x, ws0, steps:int, lr:float, schedule:bool, score, t0) -> tuple:

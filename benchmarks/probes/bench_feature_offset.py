@@ -1,13 +1,13 @@
 """Inversion with a feature offset (eq. 4c of 03): how well W+ plus an offset of one style block reconstructs held-out faces.
 
-    python benchmarks/bench_feature_offset.py                      # layers none,2 on 100 faces, 1,000 steps
-    python benchmarks/bench_feature_offset.py --layers none,0,2,4 --n 32
+    python benchmarks/probes/bench_feature_offset.py                      # layers none,2 on 100 faces, 1,000 steps
+    python benchmarks/probes/bench_feature_offset.py --layers none,0,2,4 --n 32
 
 The shipped generator and encoder; `invert(refine_steps=steps, offset_layer=k)` with the offline recipe (pixel MSE
 alone, `refine_weights`) on `SPLITS['test'][:n]` (never seen by G, E or the label generator). For each k: the judge's
 part IoU (mean over 8 classes) between the true ToyFaces mask of x and the judge's mask on the reconstruction, PSNR
 of the [0,1] images, the offset's RMS (the features of G's blocks have an RMS of about 0.3-0.4) and seconds. One
-thread; appends one JSON line per k to `results/feature_offset.jsonl`.
+thread; appends one JSON line per k to `benchmarks/results/feature_offset.jsonl`.
 """
 import argparse, json, math, os, time
 from datetime import datetime, timezone
@@ -20,7 +20,7 @@ from handsoff_nb.perceptual import PerceptualLoss
 from handsoff_nb.quality import judge_path, load_unet, predict_masks
 from handsoff_nb.stylegan2 import load_generator
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/probes/ → the checkout
 
 
 def main(argv=None):

@@ -1,7 +1,7 @@
-"""The downstream baselines at a benchmark profile, through the library's own path (issue 12, part 1).
+"""The downstream baselines at a benchmark profile, through the library's own path.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_downstream_baselines.py                 # cpu profile, seed 0
-    OMP_NUM_THREADS=1 python benchmarks/bench_downstream_baselines.py --methods oracle --seeds 0 1 2
+    OMP_NUM_THREADS=1 python benchmarks/probes/bench_downstream_baselines.py                 # cpu profile, seed 0
+    OMP_NUM_THREADS=1 python benchmarks/probes/bench_downstream_baselines.py --methods oracle --seeds 0 1 2
 
 Trains and scores the methods that need no generator (oracle, few-shot, transfer) exactly as
 `handsoff-nb benchmark <profile>` does (`evaluate.make_methods` + `run_benchmark`, the profile's
@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from handsoff_nb.evaluate import BenchConfig, make_methods, run_benchmark
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/probes/ → the checkout
 
 
 def main(argv=None):
@@ -40,7 +40,7 @@ def main(argv=None):
                         cfg.levels, class_power=cfg.class_power, lr=cfg.lr, device='cpu', progress=True,
                         on_model=save, log=log)
     res['meta'] = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), profile=a.profile,
-                       command='python benchmarks/bench_downstream_baselines.py ' + ' '.join(argv or os.sys.argv[1:]),
+                       command='python benchmarks/probes/bench_downstream_baselines.py ' + ' '.join(argv or os.sys.argv[1:]),
                        threads=a.threads, loadavg_1min=os.getloadavg()[0], wall_s=round(time.time() - t0, 1),
                        torch=torch.__version__, python=platform.python_version(), config=vars(cfg),
                        note='seconds per run include the machine load at the time (see loadavg)')

@@ -1,7 +1,7 @@
 """Is a downstream difference between two refinement recipes the recipe, or one label generator's luck?
 
-    python benchmarks/bench_recipe_seed.py new 1     # pixel MSE alone, 1,000 steps (today's offline recipe)
-    python benchmarks/bench_recipe_seed.py old 1     # LPIPS 10 + MSE 10 + anchor 0.1, 500 steps (the previous one)
+    python benchmarks/probes/bench_recipe_seed.py new 1     # pixel MSE alone, 1,000 steps (today's offline recipe)
+    python benchmarks/probes/bench_recipe_seed.py old 1     # LPIPS 10 + MSE 10 + anchor 0.1, 500 steps (the previous one)
 
 Both refine with `handsoff_dataset`'s feature offset (eq. 4c of 03, `OFFSET_LAYER`, recorded as `offset_layer`;
 rows without the field were made before it existed, W+ alone).
@@ -12,7 +12,7 @@ label-generator initialisation and pixel sampling, other generated images), with
 (2,223 generated, 10 % dropped, label generator 600 steps, ensemble 3, trusted pixels δ = 0.1), trains the `cpu`
 U-Net on it (1,000 × 16, width 16, lr 5e-3, γ = 0.5, seed 0) and scores it on 500 held-out real faces. For `old`
 the previous offline weights are put back into `REFINE_WEIGHTS['random_trunk']` for this process only. Work
-folder `runs/recipe_seed/<recipe>_<seed>_k<OFFSET_LAYER>` (resumable); appends one JSON line to `results/recipe_seed.jsonl`.
+folder `runs/recipe_seed/<recipe>_<seed>_k<OFFSET_LAYER>` (resumable); appends one JSON line to `benchmarks/results/recipe_seed.jsonl`.
 One thread.
 """
 import json, math, sys, time
@@ -27,7 +27,7 @@ from handsoff_nb.generate import handsoff_dataset, OFFSET_LAYER
 from handsoff_nb.inversion import load_encoder
 from handsoff_nb.stylegan2 import load_generator
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/probes/ → the checkout
 RECIPES = dict(new=(None, 1000), old=(dict(w_lpips=10., w_mse=10., w_reg=0.1), 500))  # (random-trunk weights, steps)
 
 

@@ -1,7 +1,7 @@
 """How well can the label generator learn from N *perfectly* labeled images of G? A ceiling for HandsOff's labels.
 
-    python benchmarks/bench_lg_ceiling.py                  # N = 16, 600 steps (as handsoff_dataset)
-    python benchmarks/bench_lg_ceiling.py --n 50 --steps 1875 --lr 1e-3
+    python benchmarks/probes/bench_lg_ceiling.py                  # N = 16, 600 steps (as handsoff_dataset)
+    python benchmarks/probes/bench_lg_ceiling.py --n 50 --steps 1875 --lr 1e-3
 
 No inversion, no real image: N samples of the shipped G (ψ = 0.7, seeds image_seed(7, i)) are labeled by the
 judge (a U-Net trained on real labeled faces), a label generator (ensemble 3, `--hidden`, segmentation head only)
@@ -10,7 +10,7 @@ is trained on them as `train_label_generator` trains it, and its masks on 64 *ot
 classes). `train_fit` scores it on its own N. HandsOff's label generator, trained on inverted real faces, is
 compared with the judge the same way in `bench_label_accuracy.py` (`generated.agreement_with_judge`); the gap
 between the two is what inversion costs, and this number is what the per-pixel MLP on G's features reaches at
-best with N examples. One thread; appends one JSON line to `results/lg_ceiling.jsonl`.
+best with N examples. One thread; appends one JSON line to `benchmarks/results/lg_ceiling.jsonl`.
 
 `--head conv` is a diagnostic, not HandsOff: instead of the per-pixel MLP, two 3×3 convolutions (hidden width
 `--hidden`'s first value) on the same hypercolumns, trained with class-balanced cross-entropy (weights ∝
@@ -36,7 +36,7 @@ from handsoff_nb.hypercolumns import feature_channels, generate_features, hyperc
 from torch import nn
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/probes/ → the checkout
 
 
 def conv_head(G, ws, mask, width:int, steps:int, lr:float, n_classes:int=8) -> callable:

@@ -1,6 +1,6 @@
-"""What the third keypoint column of generated labels does to the downstream model (issue 12, eq. 7b of 06).
+"""What the third keypoint column of generated labels does to the downstream model (eq. 7b of 06).
 
-    python benchmarks/bench_kp_visibility.py runs/s6/bench/handsoff_N16/label_generator.pt
+    python benchmarks/probes/bench_kp_visibility.py runs/s6/bench/handsoff_N16/label_generator.pt
 
 The label generator file must come from `handsoff_dataset` (it stores `kp_peak`, each keypoint's median heatmap
 peak on the labeled inversions). `--n` samples of the shipped G (ψ = 0.7, seeds `image_seed(7, i)`, no uncertainty
@@ -9,18 +9,19 @@ downstream U-Net twice (08, seed `--seed`), differing only in the keypoints' thi
 - `raw`: the heatmap peak, as generated labels carried it before eq. (7b);
 - `calibrated`: eq. (7b), min(1, peak / kp_peak).
 The downstream loss counts a keypoint when that column is ≥ 0.5. Reported per keypoint: the fraction of generated
-keypoints that count, and PCK@0.05 on `--n-test` real test faces. One thread; writes `results/kp_visibility.json`.
+keypoints that count, and PCK@0.05 on `--n-test` real test faces. One thread; writes `benchmarks/results/kp_visibility.json`.
 """
 import argparse, json, platform, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 import torch
-from handsoff_nb.core import KEYPOINTS, shipped_generator
+from handsoff_nb.core import KEYPOINTS
+from handsoff_nb.stylegan2 import shipped_generator
 from handsoff_nb.generate import load_label_generator, latents_for, image_seed
 from handsoff_nb.label_generator import predict_labels, replace_cfg, visibility
 from handsoff_nb.evaluate import BenchConfig, train_downstream, predict, heldout_set, evaluate_model, pck
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/probes/ → the checkout
 
 
 def per_keypoint_pck(pred:torch.Tensor, true:torch.Tensor, size:int, alpha:float=0.05) -> dict:
@@ -58,7 +59,7 @@ def main(argv=None):
     res['meta'] = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), label_generator=a.label_generator,
                        kp_peak=list(lg.cfg.kp_peak), n=a.n, n_test=a.n_test, seed=a.seed, seconds=round(time.time() - t0, 1),
                        torch=torch.__version__, python=platform.python_version(),
-                       command='python benchmarks/bench_kp_visibility.py ' + ' '.join(argv or sys.argv[1:]))
+                       command='python benchmarks/probes/bench_kp_visibility.py ' + ' '.join(argv or sys.argv[1:]))
     Path(a.out).write_text(json.dumps(res, indent=1) + '\n')
     print('→', a.out)
 
