@@ -6,7 +6,7 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/lpips_tuning.html.md"""
 
 # %% ../nbs/04_lpips_tuning.ipynb #80e45c64
 from __future__ import annotations
-import importlib.machinery, importlib.util, math, warnings
+import math, re, sys, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -26,27 +26,28 @@ _tv_lib = None  # the `torch.library.Library` holding our stand-in schemas, once
 
 def _has_tv_op(name:str) -> bool: return hasattr(torch.ops.torchvision, name)
 
-def _load_tv_extension() -> bool:
-    "Load torchvision's `_C` library as `torchvision.extension` does first; False if it can't load."
-    spec = importlib.util.find_spec('torchvision')
-    if spec is None or not spec.submodule_search_locations: return False
-    pkg = Path(list(spec.submodule_search_locations)[0])
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        if not (pkg/f'_C{suffix}').exists(): continue
-        try: torch.ops.load_library(str(pkg/f'_C{suffix}')); return True
-        except (OSError, RuntimeError, ImportError): return False
-    return False
+def _lacks_tv_ops(e:Exception) -> bool:
+    "Did torchvision's import fail because its C++ ops are missing (`operator torchvision::nms ...`)?"
+    return re.search(r'operator torchvision::\w+ does not exist', str(e)) is not None
+
+def _forget_torchvision():
+    "Drop a failed import's half-made `torchvision.*` (and `lpips.*`) modules, so a retry starts clean."
+    for m in [m for m in sys.modules if m.split('.')[0] in ('torchvision', 'lpips')]: del sys.modules[m]
 
 def patch_torchvision_ops() -> bool:
-    "Make torchvision importable without its C++ ops; True if stand-in op schemas are in use."
+    "Import torchvision, defining stand-in op schemas only if it fails without them; True if in use."
     global _tv_lib
     if _tv_lib is not None: return True
-    if all(_has_tv_op(n) for n in _TV_SCHEMAS): return False  # torchvision already imported fine
-    if importlib.util.find_spec('torchvision') is None: return False  # nothing to patch
-    if _load_tv_extension() and all(_has_tv_op(n) for n in _TV_SCHEMAS): return False
+    try: import torchvision  # a matching pair registers its own ops here: we define nothing
+    except ImportError: return False  # not installed: nothing to patch (`import_lpips` says what to do)
+    except RuntimeError as e:
+        if not _lacks_tv_ops(e): raise
+    else: return False
+    _forget_torchvision()
     _tv_lib = torch.library.Library('torchvision', 'DEF')
     for name, schema in _TV_SCHEMAS.items():
         if not _has_tv_op(name): _tv_lib.define(schema)
+    import torchvision  # completes now; its ops raise torchvision's own error if called
     return True
 
 # %% ../nbs/04_lpips_tuning.ipynb #9bd21360

@@ -14,14 +14,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
-from .core import set_seed, default_device, tensor2img, IN_TEST
+from .core import set_seed, default_device, tensor2img, IN_TEST, atomic_save
 from .data import IMAGE_SUFFIXES, _open
 from .stylegan2 import GenConfig, Generator, Discriminator, make_generator, make_discriminator
 
 # %% auto #0
 __all__ = ['d_logistic_loss', 'g_nonsaturating_loss', 'd_r1_penalty', 'TrainConfig', 'g_params', 'make_optimizers',
            'mixing_noise', 'accumulate', 'ema_decay', 'ada_r1_gamma', 'ada_ema_kimg', 'auto_config', 'GANState',
-           'new_state', 'd_step', 'g_step', 'atomic_save', 'save_state', 'load_state', 'apply_overrides', 'train_gan',
+           'new_state', 'd_step', 'g_step', 'save_state', 'load_state', 'apply_overrides', 'train_gan',
            'load_image_folder', 'folder_batches']
 
 # %% ../nbs/02a_train_gan.ipynb #d97c92ed
@@ -77,8 +77,8 @@ def mixing_noise(batch:int, style_dim:int, prob:float, device=None) -> list[Tens
 # %% ../nbs/02a_train_gan.ipynb #32e0d688
 @torch.no_grad()
 def accumulate(ema:nn.Module, model:nn.Module, decay:float):
-    "θ̄ ← decay·θ̄ + (1-decay)·θ for parameters; buffers copied."
-    for pe, p in zip(ema.parameters(), model.parameters()): pe.lerp_(p, 1 - decay)
+    "θ̄ ← decay·θ̄ + (1-decay)·θ for parameters (one multi-tensor op); buffers copied."
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
     for be, b in zip(ema.buffers(), model.buffers()): be.copy_(b)
 
 def ema_decay(batch:int, ema_kimg:float, nimg:int|None=None, rampup:float|None=None) -> float:
@@ -133,39 +133,31 @@ def new_state(gcfg:GenConfig, tc:TrainConfig, device=None) -> GANState:
 
 # %% ../nbs/02a_train_gan.ipynb #c528aeb4
 def d_step(s:GANState, real:Tensor) -> dict:
-    "Update D with eq. (1), plus lazy R1 (eq. 3) every `d_reg_every` steps."
+    "Update D with eq. (1), plus lazy R1 (eq. 3) every `d_reg_every` steps → losses as detached tensors."
     s.G.requires_grad_(False); s.D.requires_grad_(True)
     with torch.no_grad(): fake, _ = s.G(mixing_noise(len(real), s.gcfg.style_dim, s.tc.mixing, real.device))
     loss = d_logistic_loss(s.D(real), s.D(fake))
     s.D.zero_grad(set_to_none=True); loss.backward(); s.d_opt.step()
-    out = dict(d_loss=loss.item())
+    out = dict(d_loss=loss.detach())  # no `.item()`: reading it would wait for the device
     if s.step % s.tc.d_reg_every == 0:
         real = real.detach().requires_grad_(True)
         r1 = d_r1_penalty(s.D(real), real)
         s.D.zero_grad(set_to_none=True)
         (s.tc.r1_gamma / 2 * r1 * s.tc.d_reg_every).backward()
         s.d_opt.step()
-        out['r1'] = r1.item()
+        out['r1'] = r1.detach()
     return out
 
 def g_step(s:GANState, batch:int, device) -> dict:
-    "Update G with eq. (2), then the EMA."
+    "Update G with eq. (2), then the EMA → the loss as a detached tensor."
     s.G.requires_grad_(True); s.D.requires_grad_(False)
     fake, _ = s.G(mixing_noise(batch, s.gcfg.style_dim, s.tc.mixing, device))
     loss = g_nonsaturating_loss(s.D(fake))
     s.G.zero_grad(set_to_none=True); loss.backward(); s.g_opt.step()
     accumulate(s.g_ema, s.G, ema_decay(batch, s.tc.ema_kimg, (s.step + 1) * batch, s.tc.ema_rampup))
-    return dict(g_loss=loss.item())
+    return dict(g_loss=loss.detach())
 
 # %% ../nbs/02a_train_gan.ipynb #9e48fc96
-def atomic_save(obj, path) -> Path:
-    "`torch.save` to a temporary file, then atomically replace `path` (never a half-written file) → `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
-
 def save_state(s:GANState, path):
     "Write a resumable checkpoint (rosinality keys g/d/g_ema/g_optim/d_optim plus our config and log)."
     atomic_save(dict(g=s.G.state_dict(), d=s.D.state_dict(), g_ema=s.g_ema.state_dict(),
@@ -211,9 +203,15 @@ def apply_overrides(s:GANState, kw:dict):
         for g in s.g_opt.param_groups: g['lr'] = s.tc.lr
         for g in s.d_opt.param_groups: g['lr'] = s.tc.lr * c
 
-def _log_step(s:GANState, out:dict, t0:float):
-    "Append the step's losses (and wall time) to the log."
-    s.log.append(dict(step=s.step, sec=round(time.time() - t0, 3), **{k: round(v, 4) for k, v in out.items()}))
+def _flush_log(s:GANState, pending:list, bar=None):
+    "Append `pending` steps `(step, sec, losses)` to the log, their losses read in one transfer."
+    if not pending: return
+    vals = iter(torch.stack([v.float() for *_, out in pending for v in out.values()]).tolist())  # one wait
+    for step, sec, out in pending:
+        s.log.append(dict(step=step, sec=sec, **{k: round(next(vals), 4) for k in out}))
+    pending.clear()
+    if bar is not None:
+        bar.set_postfix({k: f'{v:.3f}' for k, v in s.log[-1].items() if k not in ('step', 'sec')})
 
 # %% ../nbs/02a_train_gan.ipynb #94bbf863
 def train_gan(data, # iterator of `(B,3,H,W)` batches in [-1,1] (or dicts with 'img'), or `start -> iterator`
@@ -223,6 +221,7 @@ def train_gan(data, # iterator of `(B,3,H,W)` batches in [-1,1] (or dicts with '
               device=None, progress:bool=True,
               evaluate=None, # `g_ema -> dict` of metrics (e.g. FD), run every `tc.eval_every` steps
               overrides:dict|None=None, # `TrainConfig` fields to change on a resumed run (e.g. a lower `lr`)
+              log_every:int=50, # read the losses off the device every this many steps (each read waits)
              ) -> GANState:
     "Train (or resume) a StyleGAN2 on batches from the iterator `data`; checkpoints in `out_dir`."
     out_dir = Path(out_dir); ck = out_dir/'last.pt'
@@ -234,20 +233,21 @@ def train_gan(data, # iterator of `(B,3,H,W)` batches in [-1,1] (or dicts with '
     if callable(data): data = data(s.step)  # a factory gets the start step: the stream resumes too
     z_fixed = torch.randn(16, s.gcfg.style_dim, generator=torch.Generator().manual_seed(s.tc.seed))
     bar = tqdm(total=s.tc.steps, initial=s.step, disable=not progress, desc='train-gan')
+    pending = []  # (step, sec, losses on the device) not yet in `s.log`
     try:
         while s.step < s.tc.steps:
             t0 = time.time()
             real = next(data)
-            real = (real['img'] if isinstance(real, dict) else real).to(dev)  # labels never used
+            real = (real['img'] if isinstance(real, dict) else real).to(dev, non_blocking=True)  # labels unused
             out = {**d_step(s, real), **g_step(s, len(real), dev)}
-            s.step += 1; _log_step(s, out, t0); bar.update(1)
-            bar.set_postfix({k: f'{v:.3f}' for k, v in out.items()})
+            s.step += 1; pending.append((s.step, round(time.time() - t0, 3), out)); bar.update(1)
+            if s.step % log_every == 0: _flush_log(s, pending, bar)
             if s.step % s.tc.sample_every == 0: _sample_grid(s, z_fixed, out_dir/f'samples_{s.step:06d}.png')
             if evaluate and s.tc.eval_every and s.step % s.tc.eval_every == 0:
-                bar.write(f"step {s.step}: {_evaluate(s, evaluate, out_dir)}")
-            if s.step % s.tc.ckpt_every == 0: save_state(s, ck)
+                _flush_log(s, pending, bar); bar.write(f"step {s.step}: {_evaluate(s, evaluate, out_dir)}")
+            if s.step % s.tc.ckpt_every == 0: _flush_log(s, pending, bar); save_state(s, ck)
     finally:
-        bar.close()
+        _flush_log(s, pending, bar); bar.close()
         if s.step: save_state(s, ck)  # also on Ctrl-C: nothing lost
     return s
 

@@ -1,5 +1,5 @@
 "LPIPS: the torchvision op patch, all backbone paths (offline), the eq. (2) oracle, gradients."
-import subprocess, sys, urllib.request
+import os, subprocess, sys, urllib.request
 import pytest
 import torch
 from torch import nn
@@ -89,21 +89,77 @@ def test_import_is_lazy():
              "assert not bad, bad")
     assert r.returncode == 0, r.stderr
 
-def test_healthy_torchvision_is_left_alone():
-    "When the real ops exist (e.g. Colab), nothing is defined."
-    r = _run("from handsoff_nb import perceptual as P\n"
-             "P._has_tv_op = lambda name: True\n"
-             "assert P.patch_torchvision_ops() is False and P._tv_lib is None")
-    assert r.returncode == 0, r.stderr
+# Stand-in `torchvision` packages replay the import order of the real ones without a 3 GB download. The
+# "matching pair" one registers nms/qnms itself on import, and aborts the process (as torchvision 0.29.1's
+# `_C_stable.so` does, exit 134) if a schema was defined before it; the "missing ops" one fails as the CUDA
+# wheel beside a CPU torch does until the schemas exist.
+_REGISTERS = """import os, sys, torch
+from . import extension
+if hasattr(torch.ops.torchvision, 'nms'):  # the real one: 'Tried to register an operator ... multiple times'
+    sys.stderr.write('stand-in torchvision: nms registered twice\\n'); sys.stderr.flush(); os.abort()
+_lib = torch.library.Library('torchvision', 'DEF')
+for _n in ('nms', 'qnms'): _lib.define(_n + '(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+__version__ = 'stand-in, registers its ops'
+"""
+_MISSING = """import torch
+from . import extension
+if not hasattr(torch.ops.torchvision, 'nms'): raise RuntimeError('operator torchvision::nms does not exist')
+__version__ = 'stand-in, ops missing'
+"""
+_OTHER_ERROR = "raise RuntimeError('CUDA driver initialization failed')\n"
+_EXTENSION = "import sys\nsys.imports_of_extension = getattr(sys, 'imports_of_extension', 0) + 1\n"
+_LPIPS = "import torchvision\n__version__ = 'stand-in'\nclass LPIPS: pass\n"
 
-def test_loading_extension_that_works_defines_nothing():
-    "If torchvision's `_C` loads and registers the ops, the patch stops there."
-    r = _run("from handsoff_nb import perceptual as P\n"
-             "state = {'loaded': False}\n"
-             "P._has_tv_op = lambda name: state['loaded']\n"
-             "P._load_tv_extension = lambda: state.update(loaded=True) or True\n"
-             "assert P.patch_torchvision_ops() is False and P._tv_lib is None")
-    assert r.returncode == 0, r.stderr
+def _run_with(tmp_path, tv_init, code, lpips=True):
+    "Run `code` in a fresh interpreter that finds stand-in `torchvision` (and `lpips`) packages first."
+    (tmp_path/'torchvision').mkdir()
+    (tmp_path/'torchvision'/'__init__.py').write_text(tv_init)
+    (tmp_path/'torchvision'/'extension.py').write_text(_EXTENSION)
+    if lpips: (tmp_path/'lpips').mkdir(); (tmp_path/'lpips'/'__init__.py').write_text(_LPIPS)
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(tmp_path), os.environ.get('PYTHONPATH', '')])}
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120, env=env)
+
+def test_stand_ins_abort_like_the_real_pair(tmp_path):
+    "The 'matching pair' stand-in really does kill a process that defines a schema before importing it."
+    r = _run_with(tmp_path, _REGISTERS, "import torch\nlib = torch.library.Library('torchvision', 'DEF')\n"
+                  "lib.define('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')\n"
+                  "import torchvision")
+    assert r.returncode != 0 and 'registered twice' in r.stderr
+
+def test_matching_pair_registers_its_own_ops(tmp_path):
+    "torch 2.14.1 + torchvision 0.29.1: the import works as is, so we define no schema (which would abort)."
+    r = _run_with(tmp_path, _REGISTERS,
+                  "import sys, torch\nfrom handsoff_nb import perceptual as P\n"
+                  "lp = P.import_lpips()\n"
+                  "assert lp.__version__ == 'stand-in' and P._tv_lib is None, P._tv_lib\n"
+                  "assert sys.modules['torchvision'].__version__.startswith('stand-in, registers')\n"
+                  "assert P.patch_torchvision_ops() is False and torch.ops.torchvision.nms\n"
+                  "assert sys.imports_of_extension == 1\n"
+                  "print('ok')")
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', (r.returncode, r.stderr[-2000:])
+
+def test_missing_ops_get_stand_ins_after_a_clean_retry(tmp_path):
+    "CPU torch + CUDA torchvision: the import fails, then the schemas are defined and a fresh import succeeds."
+    r = _run_with(tmp_path, _MISSING,
+                  "import sys, torch\nfrom handsoff_nb import perceptual as P\n"
+                  "assert not hasattr(torch.ops.torchvision, 'nms')\n"
+                  "lp = P.import_lpips()\n"
+                  "assert lp.__version__ == 'stand-in' and P._tv_lib is not None\n"
+                  "assert P.patch_torchvision_ops() is True and torch.ops.torchvision.qnms\n"
+                  "assert sys.imports_of_extension == 2, sys.imports_of_extension  # half-import dropped\n"
+                  "print('ok')")
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', (r.returncode, r.stderr[-2000:])
+
+def test_other_import_errors_are_not_patched(tmp_path):
+    "Any other failure of torchvision's import is raised as it is, and no schema is defined."
+    r = _run_with(tmp_path, _OTHER_ERROR,
+                  "import torch\nfrom handsoff_nb import perceptual as P\n"
+                  "try: P.import_lpips()\n"
+                  "except RuntimeError as e: assert 'CUDA driver' in str(e)\n"
+                  "else: raise AssertionError('no error')\n"
+                  "assert P._tv_lib is None and not hasattr(torch.ops.torchvision, 'nms')\n"
+                  "print('ok')")
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', (r.returncode, r.stderr[-2000:])
 
 def test_recovers_after_a_failed_plain_import():
     "A user who ran `import lpips` first (and got the nms error) can still call `import_lpips()`."
