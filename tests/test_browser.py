@@ -1,4 +1,4 @@
-"""The widget in a real browser (issue 7, part 2): JupyterLab + headless Chromium driven by Playwright.
+"""The widget in a real browser: JupyterLab + headless Chromium driven by Playwright.
 
 Starts JupyterLab (localhost only, token off, `--allow-root` as root, its own config/runtime/settings
 directories) on a one-cell notebook that shows a `LatentExplorer` over the shipped
@@ -55,12 +55,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _write_demo(d:Path) -> Path:
+def _write_demo(d:Path, source:str=DEMO, name:str='widget_demo.ipynb') -> Path:
     nb = dict(nbformat=4, nbformat_minor=5,
               metadata=dict(kernelspec=dict(name='python3', display_name='Python 3', language='python')),
-              cells=[dict(cell_type='code', id='demo', metadata={}, execution_count=None, outputs=[], source=DEMO)])
-    (d/'widget_demo.ipynb').write_text(json.dumps(nb))
-    return d/'widget_demo.ipynb'
+              cells=[dict(cell_type='code', id='demo', metadata={}, execution_count=None, outputs=[], source=source)])
+    (d/name).write_text(json.dumps(nb))
+    return d/name
 
 
 def _lab_env(d:Path) -> dict:
@@ -81,6 +81,11 @@ def lab(tmp_path):
     "A JupyterLab server on a free localhost port, serving `tmp_path/nb`; stopped afterwards → (url, log path)."
     nbdir = tmp_path/'nb'; nbdir.mkdir()
     _write_demo(nbdir)
+    yield from _serve(tmp_path, nbdir)
+
+
+def _serve(tmp_path:Path, nbdir:Path):
+    "Run JupyterLab on `nbdir` until the generator is closed → yields (url, log path)."
     port, logp = _free_port(), tmp_path/'jupyter.log'
     cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
            '--ServerApp.port_retries=0', '--IdentityProvider.token=', '--ServerApp.password=',
@@ -203,3 +208,109 @@ def test_slider_changes_picture_in_browser(lab):
     assert bytes(before['bytes']) != bytes(after['bytes']), "the widget's PNG did not change"
     assert before_png != after_png, f"the picture on screen did not change; see {ARTIFACTS}"
     assert _pixel_spread(after_png) > 10, "the picture is blank after the move"
+
+
+# The labeling widget (09b): paint a stroke and place two keypoints with the mouse, save, check the files.
+LABEL_DEMO = """import torch
+torch.set_num_threads(1)
+from handsoff_nb.labeling import LabelPainter, truth_suggestion
+p = LabelPainter({pool!r}, {out!r}, suggestion=truth_suggestion, scale={scale})
+p"""
+LABEL_SCALE = 6
+CANVAS_READY = """() => {
+  const c = document.querySelector('.handsoff-label canvas');
+  if (c && c.width > 0 && c.dataset.tool) return 'canvas';
+  for (const o of document.querySelectorAll('.jp-OutputArea-output'))
+    if (/Traceback|Error/.test(o.innerText)) return 'error: ' + o.innerText.slice(-2000);
+  return null;
+}"""
+
+
+@pytest.fixture
+def labeling_lab(tmp_path):
+    "JupyterLab on a notebook showing a `LabelPainter` over 3 pool faces, writing to `tmp_path/labels` → (url, pool, out)."
+    pytest.importorskip('anywidget')
+    from handsoff_nb.suggest import POOL_SEEDS, write_pool
+    nbdir = tmp_path/'nb'; nbdir.mkdir()
+    pool, out = write_pool(tmp_path/'pool', POOL_SEEDS[:3]), tmp_path/'labels'
+    _write_demo(nbdir, LABEL_DEMO.format(pool=str(pool), out=str(out), scale=LABEL_SCALE), 'labeling_demo.ipynb')
+    for url, _ in _serve(tmp_path, nbdir): yield url, pool, out
+
+
+def _pixel(box:dict, x:float, y:float, size:int=64) -> tuple:
+    "Page coordinates of the centre of image pixel (x, y) on a canvas at `box`."
+    return box['x'] + (x + .5) * box['width'] / size, box['y'] + (y + .5) * box['height'] / size
+
+
+def test_labeling_widget_in_browser(labeling_lab):
+    import numpy as np
+    from playwright.sync_api import sync_playwright
+    from handsoff_nb.data import load_labeled_folder
+    from handsoff_nb.labeling import LabelState
+    from handsoff_nb.suggest import toyface_truth
+    url, pool, out = labeling_lab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS/'labeling.png').unlink(missing_ok=True)
+    name = sorted(f.stem for f in pool.iterdir())[0]  # the painter opens the first unlabeled image
+    y_row, x0, x1, nose, mouth_left = 10, 8, 40, (30, 40), (12, 52)
+    console = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000)
+        page = browser.new_page(viewport=dict(width=1000, height=1100))
+        page.on('console', lambda m: console.append(f'{m.type}: {m.text}'))
+        page.on('pageerror', lambda e: console.append(f'pageerror: {e}'))
+        try:
+            page.goto(f'{url}/lab/tree/labeling_demo.ipynb', timeout=60_000)
+            page.wait_for_function(KERNEL_IDLE, timeout=90_000, polling=250)
+            page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            state = page.wait_for_function(CANVAS_READY, timeout=120_000, polling=250).json_value()
+            assert state == 'canvas', f"the demo cell failed in the browser:\n{state}"
+            canvas = page.locator('.handsoff-label canvas')
+            ds = lambda k: canvas.get_attribute(f'data-{k}')
+            wait_ds = lambda k, v: page.wait_for_function(
+                f"() => document.querySelector('.handsoff-label canvas').dataset['{k}'] === '{v}'", timeout=30_000)
+            # class 'mouth' from the palette, then a horizontal stroke with the default brush (r = 1)
+            page.get_by_role('button', name='mouth', exact=True).click()
+            wait_ds('cls', '6')
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
+            assert (round(box['width']), round(box['height'])) == (64 * LABEL_SCALE,) * 2, box
+            page.mouse.move(*_pixel(box, x0, y_row)); page.mouse.down()
+            page.mouse.move(*_pixel(box, x1, y_row), steps=10); page.mouse.up()
+            # keypoint 'nose_tip' (visible), then 'mouth_left' hidden
+            page.locator('.widget-dropdown select').select_option(label='nose_tip')
+            wait_ds('kp_index', '2'); wait_ds('tool', 'keypoint')
+            page.mouse.click(*_pixel(box, *nose))
+            page.locator('.widget-dropdown select').select_option(label='mouth_left')
+            wait_ds('kp_index', '3')
+            page.get_by_role('checkbox', name='visible').uncheck()
+            wait_ds('kp_visible', 'false')
+            page.mouse.click(*_pixel(box, *mouth_left))
+            page.wait_for_timeout(500)  # the canvas redraws what Python applied
+            page.locator('.jp-OutputArea-output:has(.handsoff-label)').screenshot(path=str(ARTIFACTS/'labeling.png'))
+            page.get_by_role('button', name='save & next ▶').click()
+            deadline = time.monotonic() + 30
+            while not (out/'images'/f'{name}.png').exists():
+                assert time.monotonic() < deadline, "the save button wrote nothing in 30 s"
+                time.sleep(0.2)
+            page.wait_for_function("() => /1\\/3 labeled/.test(document.body.innerText)", timeout=30_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS/'labeling_page.png'))
+            raise
+        finally:
+            (ARTIFACTS/'labeling_console.log').write_text('\n'.join(console))
+            browser.close()
+    truth = toyface_truth([name])
+    want = LabelState(truth['mask'][0].numpy(), truth['kps'][0].numpy())
+    want.paint([(x, y_row) for x in range(x0, x1 + 1)], 6, 1)  # what the stroke must have painted
+    got = load_labeled_folder(out)
+    test_mask, kps = got['mask'][0].numpy(), got['kps'][0].numpy()
+    assert got['names'] == [name]
+    changed = test_mask != truth['mask'][0].numpy()
+    assert changed.any() and (test_mask[changed] == 6).all(), "the stroke did not paint class 6"
+    np.testing.assert_array_equal(test_mask, want.mask)  # the stroke's pixels, and nothing else changed
+    np.testing.assert_allclose(kps[2], [*nose, 1.], atol=0.05)
+    np.testing.assert_allclose(kps[3], [*mouth_left, 0.], atol=0.05)
+    np.testing.assert_allclose(kps[[0, 1, 4]], truth['kps'][0].numpy()[[0, 1, 4]], atol=1e-3)
+    print(f"\nlabeling test: {int(changed.sum())} pixels painted class 6; screenshot {ARTIFACTS/'labeling.png'}")

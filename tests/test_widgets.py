@@ -249,3 +249,161 @@ def test_inversion_viewer_refines_an_upload(gen, few):
     ws = iv.refine(i, 1)
     assert ws.shape == (1, G.n_latent, G.style_dim)
     assert list(iv.view(i)['panels']) == ['x', 'E(x)', 'refined 1']
+
+
+# ---- the labeling widget (09b): paint, fill, undo, save, reopen; no browser
+import importlib.util, json
+needs_anywidget = pytest.mark.skipif(importlib.util.find_spec('anywidget') is None, reason='anywidget not installed')
+
+
+@pytest.fixture(scope='module')
+def pool(tmp_path_factory):
+    from handsoff_nb.suggest import POOL_SEEDS, write_pool
+    return write_pool(tmp_path_factory.mktemp('pool'), POOL_SEEDS[:4])
+
+
+@needs_anywidget
+@pytest.mark.parametrize('r', [0, 1, 2, 5])
+def test_stroke_is_union_of_disks_along_line(r):
+    "Oracle: a stroke equals a brute-force union of eq. (1) disks centred on eq. (2)'s pixels."
+    from handsoff_nb.labeling import LabelState, line_points
+    s = LabelState(size=32)
+    pts = [(3, 4), (20, 9), (20, 9), (5, 28)]
+    s.paint(pts, 5, r)
+    want = np.zeros((32, 32), bool)
+    yy, xx = np.mgrid[:32, :32]
+    for p0, p1 in zip(pts, pts[1:]):
+        for x, y in line_points(p0, p1): want |= (xx - x) ** 2 + (yy - y) ** 2 <= r * r
+    np.testing.assert_array_equal(s.mask == 5, want)
+
+
+@needs_anywidget
+def test_line_points_connected_and_symmetric():
+    from handsoff_nb.labeling import line_points
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        p0, p1 = [tuple(int(v) for v in rng.integers(-5, 70, 2)) for _ in range(2)]
+        pts = line_points(p0, p1)
+        assert pts[0] == p0 and pts[-1] == p1
+        steps = np.abs(np.diff(np.array(pts), axis=0))
+        assert (steps.max(1) <= 1).all()  # 8-connected: a 4-connected fill cannot cross it
+        assert len(pts) == max(abs(p1[0] - p0[0]), abs(p1[1] - p0[1])) + 1
+
+
+@needs_anywidget
+def test_fill_stays_inside_a_diagonal_outline():
+    "A closed outline drawn with one-pixel diagonal strokes holds a 4-connected fill."
+    from handsoff_nb.labeling import LabelState
+    s = LabelState(size=32)
+    diamond = [(16, 4), (28, 16), (16, 28), (4, 16), (16, 4)]
+    s.paint(diamond, 1, 0)
+    n = s.fill(16, 16, 7)
+    assert n > 0 and (s.mask[0] == 0).all() and s.mask[16, 16] == 7
+    assert int((s.mask == 7).sum()) == n and s.mask[2, 2] == 0  # nothing leaked outside
+    assert s.fill(0, 0, 0) == 0  # same class: nothing to do
+    assert s.fill(99, 0, 3) == 0  # off the image
+
+
+@needs_anywidget
+def test_undo_restores_every_step():
+    from handsoff_nb.labeling import LabelState
+    s = LabelState(size=16, max_undo=3)
+    states = []
+    for c in (1, 2, 3, 4):
+        states.append((s.mask.copy(), s.kps.copy()))
+        s.paint([(c, c)], c, 0) if c < 4 else s.place(0, 1.5, 2.5, False)
+    for m, k in reversed(states[1:]):  # only the last 3 are kept
+        assert s.undo()
+        np.testing.assert_array_equal(s.mask, m); np.testing.assert_array_equal(s.kps, k)
+    assert not s.undo()
+
+
+@needs_anywidget
+def test_canvas_messages_and_sync():
+    from handsoff_nb.labeling import MaskCanvas
+    cv = MaskCanvas(size=8, scale=4)
+    assert cv.mask == bytes(64) and len(cv.kps) == 5 and len(cv.palette) == 8
+    assert cv.handle(dict(event='stroke', points=[[0, 0], [7, 7]], cls=3, radius=0))
+    m = np.frombuffer(cv.mask, np.uint8).reshape(8, 8)
+    np.testing.assert_array_equal(m, np.eye(8, dtype=np.uint8) * 3)
+    assert cv.handle(dict(event='fill', x=7, y=0, cls=1))
+    assert np.frombuffer(cv.mask, np.uint8).reshape(8, 8)[0, 7] == 1
+    assert np.frombuffer(cv.mask, np.uint8).reshape(8, 8)[7, 0] == 0  # the diagonal closes the upper triangle
+    assert cv.handle(dict(event='keypoint', k=1, x=2.25, y=3.5, visible=True))
+    assert cv.kps[1] == [2.25, 3.5, 1.0]
+    assert not cv.handle(dict(event='nonsense'))
+    assert cv.undo() and cv.kps[1] == [0., 0., 0.]
+
+
+@needs_anywidget
+def test_painter_saves_reopens_and_continues(pool, tmp_path):
+    from handsoff_nb.labeling import LabelPainter, truth_suggestion, labeled_names
+    from handsoff_nb.suggest import toyface_truth
+    out = tmp_path/'labels'
+    p = LabelPainter(pool, out, suggestion=truth_suggestion)
+    names = p.names
+    assert p.i == 0 and p.start == 'suggestion'
+    p.pick_class(4)
+    assert p.canvas.cls == 4
+    p.tool.value = 'erase'; p.pick_class(2)
+    assert p.tool.value == 'paint'  # picking a class goes back to painting
+    p.brush.value = 0
+    p.canvas.handle(dict(event='stroke', points=[[1, 1], [1, 5]], cls=p.canvas.cls, radius=p.canvas.brush))
+    p.save_next()
+    assert labeled_names(out) == [names[0]] and p.i == 1
+    p.skip()  # leave image 1 unlabeled
+    p.save_next()  # saves image 2 → opens image 3
+    assert p.i == 3
+    # reopen: continues at the first unlabeled image (1), and image 0 shows what was saved
+    q = LabelPainter(pool, out, suggestion=truth_suggestion)
+    assert q.i == 1 and q.start == 'suggestion'
+    q.show(0)
+    truth = toyface_truth([names[0]])['mask'][0].numpy()
+    assert q.start == 'saved' and (q.canvas.labels.mask[1:6, 1] == 2).all()
+    assert (q.canvas.labels.mask != truth).sum() == ((truth[1:6, 1] != 2)).sum()
+    q.show(0, saved=False)  # reset: back to the suggestion
+    np.testing.assert_array_equal(q.canvas.labels.mask, truth)
+    q.show(1)
+    assert q.accept_rest() == 2  # images 1 and 3
+    assert labeled_names(out) == sorted(names)
+    got = load_labeled_folder(out)
+    assert got['meta']['n_images'] == 4 and got['kps'].shape == (4, 5, 3)
+    assert json.loads((out/'meta.json').read_text())['provenance']['tool'].endswith('LabelPainter')
+
+
+@needs_anywidget
+def test_interrupted_save_is_repaired(pool, tmp_path):
+    from handsoff_nb.labeling import LabelPainter, labeled_names
+    out = tmp_path/'labels'
+    p = LabelPainter(pool, out)
+    assert p.start == 'blank' and int(p.canvas.labels.mask.sum()) == 0
+    p.save_next()
+    # a kernel killed mid-save: the labels of the next image written, its image not; and a temporary file
+    nm = p.names[1]
+    (out/'masks'/f'{nm}.png').write_bytes((out/'masks'/f'{p.names[0]}.png').read_bytes())
+    (out/'images'/f'.{nm}.png.tmp').write_bytes(b'half')
+    with pytest.raises(ValueError): load_labeled_folder(out)
+    q = LabelPainter(pool, out)
+    assert sorted(f.name for f in q.repaired) == [f'.{nm}.png.tmp', f'{nm}.png']
+    assert q.i == 1 and labeled_names(out) == [p.names[0]]
+    assert len(load_labeled_folder(out)['img']) == 1
+
+
+@needs_anywidget
+def test_painter_names_order_and_errors(pool, tmp_path):
+    from handsoff_nb.labeling import LabelPainter
+    from handsoff_nb.suggest import read_pool
+    img, names = read_pool(pool, 64)
+    p = LabelPainter((img, names), tmp_path/'x', names=[names[2], names[0]])
+    assert p.names == [names[2], names[0]] and torch.equal(p.img[0], img[2])
+    with pytest.raises(ValueError, match='not in the pool'): LabelPainter(pool, tmp_path/'y', names=['nope'])
+
+
+@needs_anywidget
+def test_judge_suggestion_is_a_mask(pool):
+    from handsoff_nb.labeling import judge_suggestion
+    from handsoff_nb.suggest import read_pool, toyface_truth
+    img, names = read_pool(pool, 64)
+    m = judge_suggestion()(img[0], names[0])['mask']
+    truth = toyface_truth(names[:1])['mask'][0]
+    assert m.shape == (64, 64) and (m == truth).float().mean() > 0.8  # the judge is a good start
