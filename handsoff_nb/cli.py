@@ -17,7 +17,8 @@ from .core import (load_profile, default_device, set_seed, show_labeled, get_gri
 
 # %% auto #0
 __all__ = ['check_args', 'cmd_info', 'cmd_render', 'cmd_notebooks', 'cmd_train_gan', 'cmd_gan_quality', 'cmd_train_encoder',
-           'cmd_generate', 'cmd_demo', 'cmd_benchmark', 'make_parser', 'main']
+           'cmd_generate', 'demo_summary', 'cmd_demo', 'cmd_benchmark', 'cmd_curve', 'cmd_train_segmenter',
+           'cmd_predict', 'cmd_suggest', 'make_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #7c2adbd1
 def _fail(msg:str) -> int:
@@ -33,6 +34,9 @@ _COUNTS = {  # subcommand → {argument: its smallest sensible value}; None (not
     'generate': dict(n=1, n_labeled=1, lg_steps=1, ensemble=1, refine_steps=0, shard_size=1, num_shards=1),
     'demo': dict(n=2, n_generate=1),
     'benchmark': dict(threads=1),
+    'curve': dict(threads=1),
+    'train-segmenter': dict(n_labeled=1, steps=1, ft_steps=0, batch=1),
+    'suggest': dict(n=1),
 }
 
 def _has_lpips() -> bool:
@@ -140,7 +144,8 @@ def cmd_train_gan(a):
         print(f"training on {len(imgs)} images from {a.data}, resized to {gcfg.size}x{gcfg.size}")
         data, evaluate = (lambda start: folder_batches(imgs, tc.batch, seed=[a.seed, start])), None
     else:
-        data = lambda start: toyfaces_loader('gan_train', gcfg.size, tc.batch, seed=[a.seed, start])  # resumes too
+        dev = default_device()  # rendered where G trains: no host-to-device copy per step on a GPU
+        data = lambda start: toyfaces_loader('gan_train', gcfg.size, tc.batch, seed=[a.seed, start], device=dev)
         evaluate = fd_evaluator(n=a.eval_n, size=gcfg.size) if a.eval_every else None
     given = {k: getattr(a, k) for k in ('lr', 'r1_gamma', 'mixing', 'ema_kimg') if getattr(a, k) is not None}
     s = train_gan(data, gcfg, tc, a.out, evaluate=evaluate, overrides=given)  # given options apply on resume too
@@ -266,6 +271,23 @@ def cmd_generate(a) -> dict:
     return idx
 
 # %% ../nbs/10_cli.ipynb #92d6a90d
+def demo_summary(out:Path, idx:dict, q:dict, seconds:float, n_labeled:int=16) -> str:
+    "What the demo made, where, the numbers that matter, and what to open next (the JSON stays in files)."
+    ds = out/'handsoff'/'dataset'
+    rows = [('labeled_few.png', 'the 50 shipped labeled ToyFaces (image + keypoints, part mask, depth)'),
+            ('generated.png', "HandsOff's first labeled batch: the label generator's mask, keypoints and depth"),
+            (f"{ds.relative_to(out)}/", f"{idx['n_kept']} of {idx['n_images']} generated labeled images kept "
+                                        f"(the most uncertain {idx['n_images'] - idx['n_kept']} dropped), in shards"),
+            ('gan_samples.png', '32 samples of the shipped StyleGAN2'),
+            ('gan_quality.json', f"the GAN judged: Fréchet distance {q['fd_gan_real']:.3f} (real faces "
+                                 f"{q['fd_real_real']:.3f}), whole faces in {q['complete_fake']:.0%} (real {q['complete_real']:.0%})")]
+    w = max(len(f) for f, _ in rows)
+    lines = [f"\nDone in {seconds:.0f} s. In {out}/:"] + [f"  {f:<{w}}  {d}" for f, d in rows]
+    lines += ["Next: look at generated.png, then turn the dataset into a segmenter (08a_segmenter):",
+              f"  handsoff-nb train-segmenter {out/'handsoff'} --labeled {shipped_path('labeled')} "
+              f"--n-labeled {n_labeled} --out {out/'segmenter'}"]
+    return '\n'.join(lines)
+
 def _demo_generate(a, out:Path, first_only:bool) -> dict:
     "The demo's `generate` run into `out/handsoff`: only its first shard, or all of it (resuming)."
     ga = make_parser().parse_args((['--profile', a.profile] if a.profile else []) +
@@ -279,7 +301,8 @@ def cmd_demo(a) -> Path:
     from handsoff_nb.data import load_labeled_folder
     from handsoff_nb.quality import sample_images
     import matplotlib; matplotlib.use('Agg', force=False)
-    from handsoff_nb.core import show_images, shipped_generator
+    from handsoff_nb.core import show_images
+    from handsoff_nb.stylegan2 import shipped_generator
     out, t0 = Path(a.out), time.time()
     out.mkdir(parents=True, exist_ok=True)
     lab = load_labeled_folder(shipped_path('labeled'))
@@ -296,8 +319,9 @@ def cmd_demo(a) -> Path:
     idx = _demo_generate(a, out, first_only=False)
     print(f"[4/5] HandsOff: {idx['n_kept']} of {idx['n_images']} generated labeled images kept → "
           f"{out/'handsoff'/'dataset'}  ({time.time() - t0:.0f}s)")
-    cmd_gan_quality(argparse.Namespace(ckpt=shipped_path('generator'), n=a.n, out=out))
+    q = cmd_gan_quality(argparse.Namespace(ckpt=shipped_path('generator'), n=a.n, out=out, quiet=True))
     print(f"[5/5] GAN quality report → {out/'gan_quality.json'}  ({time.time() - t0:.0f}s in all)")
+    print(demo_summary(out, idx, q, time.time() - t0, load_profile(a.profile).n_labeled))
     return out
 
 # %% ../nbs/10_cli.ipynb #d777b694
@@ -348,6 +372,62 @@ def cmd_benchmark(a) -> dict:
                     command=' '.join(['handsoff-nb', *a.argv]), device=dev)
     print(res['markdown'] + f"\nwrote {out} (and .md, .png)")
     return res
+
+# %% ../nbs/10_cli.ipynb #3d71efa5
+def cmd_curve(a) -> dict:
+    "The label-efficiency curve (`08a`) at level `quick` or `cpu` → JSON, markdown table and figure."
+    from handsoff_nb.segmenter import CurveConfig, label_efficiency
+    from handsoff_nb.evaluate import results_path
+    cfg = getattr(CurveConfig, a.level)()
+    keys = _override(cfg, a.set)
+    _check_bench(cfg, keys)
+    if a.threads or a.level == 'quick': torch.set_num_threads(a.threads or 1)
+    dev = torch.device(a.device) if a.device else default_device()
+    G, w_avg = _load_models(a, dev)
+    if 'size' not in keys: cfg.size = G.size
+    if a.labeled: _labeled_for(a.labeled, cfg.size, a.resize or 'size' in keys)
+    E = _load_fitting_encoder(a.encoder or shipped_path('encoder'), G, dev)
+    try: out = Path(a.out) if a.out else results_path(a.level).with_name(f'label_efficiency_{a.level}.json')
+    except FileNotFoundError: out = Path('outputs')/f'label_efficiency_{a.level}.json'
+    if in_package(out): out = Path('outputs')/f'label_efficiency_{a.level}.json'
+    res = label_efficiency(cfg, a.work or f'runs/curve_{a.level}', out, G, E, a.labeled, w_avg,
+                           command=' '.join(['handsoff-nb', *a.argv]), device=dev)
+    print(res['markdown'] + f"\nwrote {out} (and .md, .png)")
+    return res
+
+def cmd_train_segmenter(a) -> Path:
+    "A segmenter from a generated dataset, fine-tuned on `--labeled` (eq. 1 of `08a`), saved with provenance."
+    from handsoff_nb.segmenter import train_handsoff_segmenter
+    dev = torch.device(a.device) if a.device else default_device()
+    test = None if a.test == 'none' else a.test
+    f = train_handsoff_segmenter(a.dataset, a.out, a.labeled, a.n_labeled, test, a.steps, a.ft_steps, a.batch,
+                                 seed=a.seed, device=dev)
+    info = json.loads((Path(a.out)/'segmenter.json').read_text())
+    sc = info['scores'] or {}
+    ft = f", fine-tuned on {info['n_labeled']} labeled" if info['n_labeled'] else ''
+    print(f"segmenter → {f}  (trained on {info['n_generated']} generated images{ft})")
+    if sc: print(f"held-out ({info['test']}): mIoU {sc['miou']:.3f}" + (f", PCK@0.05 {sc['pck']:.3f}" if 'pck' in sc else '')
+                 + (f", AbsRel {sc['absrel']:.3f}" if 'absrel' in sc else ''))
+    return f
+
+def cmd_predict(a) -> dict:
+    "Label a folder of images with a saved segmenter → a labeled folder and `predictions.png`."
+    from handsoff_nb.segmenter import predict_folder
+    dev = torch.device(a.device) if a.device else default_device()
+    r = predict_folder(a.segmenter, a.images, a.out, resize=a.resize, device=dev)
+    print(f"labeled {r['n']} images → {r['out']} (masks/, keypoints/, depth/), preview {r['preview']}")
+    return r
+
+
+# %% ../nbs/10_cli.ipynb #fe735057
+def cmd_suggest(a) -> list:
+    "Print the names of the `--n` images of `--pool` to label first (`09a`), one per line; `--copy-to` copies them."
+    from handsoff_nb.suggest import suggest, copy_suggested
+    from handsoff_nb.inversion import load_encoder
+    names = suggest(a.pool, a.n, load_encoder(a.encoder) if a.encoder else None, method=a.method, seed=a.seed)
+    if a.copy_to: copy_suggested(a.pool, names, a.copy_to)
+    print('\n'.join(names))
+    return names
 
 # %% ../nbs/10_cli.ipynb #e87e19af
 def make_parser() -> argparse.ArgumentParser:
@@ -427,6 +507,42 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument('--labeled', default=None, help='labeled folder (default: shipped ToyFaces few)')
     b.add_argument('--device', default=None); b.add_argument('--threads', type=int, default=None)
     b.add_argument('--resize', action='store_true', help="resize --labeled to the benchmark's size")
+    v = sub.add_parser('curve', help='label-efficiency curve: few-shot, transfer, HandsOff, HandsOff + fine-tune over N')
+    v.set_defaults(fn=cmd_curve)
+    v.add_argument('level', nargs='?', default='quick', choices=('quick', 'cpu'),
+                   help='quick: pipeline check; cpu: N = 2..50 × 3 seeds at the CPU recipe (hours, resumable)')
+    v.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='change one CurveConfig field')
+    v.add_argument('--out', default=None, help='JSON path (default: benchmarks/results/label_efficiency_<level>.json)')
+    v.add_argument('--work', default=None, help='work folder, resumed (default: runs/curve_<level>)')
+    v.add_argument('--generator', default=None); v.add_argument('--encoder', default=None)
+    v.add_argument('--labeled', default=None, help='labeled folder (default: shipped ToyFaces few)')
+    v.add_argument('--device', default=None); v.add_argument('--threads', type=int, default=None)
+    v.add_argument('--resize', action='store_true', help="resize --labeled to the curve's size")
+    sg = sub.add_parser('train-segmenter', help='train a segmenter on a generated dataset, fine-tune on the labeled few')
+    sg.set_defaults(fn=cmd_train_segmenter)
+    sg.add_argument('dataset', help="a generated dataset (generate's --out folder)")
+    sg.add_argument('--out', default='outputs/segmenter')
+    sg.add_argument('--labeled', default=None, help='labeled folder to fine-tune on (default: no fine-tuning)')
+    sg.add_argument('--n-labeled', type=int, default=None, help='use its first N images (default: all)')
+    sg.add_argument('--test', default='toyfaces', help="held-out scores: 'toyfaces', a labeled folder, or 'none'")
+    sg.add_argument('--steps', type=int, default=1000); sg.add_argument('--ft-steps', type=int, default=300)
+    sg.add_argument('--batch', type=int, default=16); sg.add_argument('--seed', type=int, default=0)
+    sg.add_argument('--device', default=None)
+    r2 = sub.add_parser('predict', help='label a folder of new images with a saved segmenter')
+    r2.set_defaults(fn=cmd_predict)
+    r2.add_argument('segmenter', help='segmenter.pt from train-segmenter'); r2.add_argument('images')
+    r2.add_argument('--out', default='outputs/predicted'); r2.add_argument('--device', default=None)
+    r2.add_argument('--resize', action='store_true', help="resize the images to the segmenter's size")
+    su = sub.add_parser('suggest', help='which images of a folder to label first (09a): names, one per line')
+    su.set_defaults(fn=cmd_suggest)
+    su.add_argument('--pool', required=True, help='folder of unlabeled images (or a folder with images/)')
+    su.add_argument('--n', type=int, required=True, help='how many images to label')
+    su.add_argument('--copy-to', default=None, help='also copy the chosen images into this folder')
+    su.add_argument('--method', default='random', choices=('random', 'kmeans', 'kcenter'),
+                    help="random (default: measured in 09a, the latent-space choosers do not beat it on ToyFaces), "
+                         "kmeans or kcenter (the encoder's latents)")
+    su.add_argument('--seed', type=int, default=0, help='seed of --method random')
+    su.add_argument('--encoder', default=None, help='encoder file (default: the shipped toy encoder)')
     return p
 
 def main(argv=None) -> int:

@@ -1,12 +1,13 @@
-"""Careless input (issue 13): a count that makes no sense, or a labeled folder whose size differs from the
+"""Careless input: a count that makes no sense, or a labeled folder whose size differs from the
 generator's, gets one `error:` line on stderr and exit code 2 before any work; a deliberate resize is announced.
 Also: progress in logs, the shipped-files API, and `handsoff-nb notebooks`."""
 import contextlib, io, json, subprocess, sys
 from pathlib import Path
 import pytest
 from handsoff_nb.cli import main
-from handsoff_nb.core import (LineLog, course_root, data_samples_dir, in_package, shipped_path, shipped_generator,
-                              shipped_labeled)
+from handsoff_nb.core import LineLog, course_root, data_samples_dir, in_package, shipped_path
+from handsoff_nb.data import shipped_labeled
+from handsoff_nb.stylegan2 import shipped_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -225,3 +226,53 @@ def test_train_encoder_offset_stage_on_a_data_folder(tmp_path):
         errs = [l for l in e.splitlines() if l.startswith('error: ')]
         assert rc == 2 and len(errs) == 1 and 'Traceback' not in e, (rc, e)
         for w in words: assert w in errs[0], (w, e)
+
+
+# ---- suggest (09a): which images to label, one name per line; careless input → one error line
+@pytest.fixture(scope='module')
+def pool(tmp_path_factory):
+    from handsoff_nb.suggest import POOL_SEEDS, write_pool
+    return write_pool(tmp_path_factory.mktemp('pool'), POOL_SEEDS[:10])
+
+
+@pytest.mark.parametrize('method', ['random', 'kmeans', 'kcenter'])
+def test_suggest_prints_names_and_copies(pool, tmp_path, method):
+    from handsoff_nb.suggest import suggest
+    rc, out, err = run(['suggest', '--pool', pool, '--n', 4, '--method', method, '--copy-to', tmp_path/'pick'])
+    assert rc == 0, err
+    names = out.split('\n')[:-1]
+    assert len(names) == 4 == len(set(names)) and all((pool/f'{n}.png').exists() for n in names)
+    assert names == suggest(pool, 4, method=method)  # the API's answer, in its order
+    assert sorted(f.name for f in (tmp_path/'pick').iterdir()) == sorted(f'{n}.png' for n in names)
+    rc2, out2, _ = run(['suggest', '--pool', pool, '--n', 4, '--method', method])
+    assert (rc2, out2) == (0, out)  # deterministic
+
+
+def test_suggest_default_is_seeded_random(pool):
+    from handsoff_nb.suggest import suggest
+    outs = [run(['suggest', '--pool', pool, '--n', 5, *a])[1].split() for a in ([], ['--seed', '0'], ['--seed', '1'])]
+    assert outs[0] == outs[1] == suggest(pool, 5, method='random', seed=0) != outs[2]
+
+
+def test_suggest_reads_images_subfolder_and_whole_pool(pool, tmp_path):
+    import shutil
+    shutil.copytree(pool, tmp_path/'lab'/'images')
+    rc, out, err = run(['suggest', '--pool', tmp_path/'lab', '--n', 10])
+    assert rc == 0 and sorted(out.split()) == sorted(f.stem for f in pool.iterdir())
+
+
+@pytest.mark.parametrize('argv, words', [
+    (['--n', '0'], ['--n', 'positive']),
+    (['--n', '-2'], ['--n', '-2']),
+    (['--n', '11'], ['asked for 11', 'only 10']),
+])
+def test_suggest_careless_counts(pool, argv, words):
+    assert_one_error(*run(['suggest', '--pool', pool, *argv]), *words)
+
+
+def test_suggest_missing_or_empty_pool(tmp_path):
+    assert_one_error(*run(['suggest', '--pool', tmp_path/'nowhere', '--n', 2]), 'nowhere', 'no such folder')
+    (tmp_path/'empty').mkdir()
+    assert_one_error(*run(['suggest', '--pool', tmp_path/'empty', '--n', 2]), 'no images')
+    (tmp_path/'bad').mkdir(); (tmp_path/'bad'/'x.png').write_text('not a png')
+    assert_one_error(*run(['suggest', '--pool', tmp_path/'bad', '--n', 1, '--method', 'kmeans']), 'x.png', 'cannot read')

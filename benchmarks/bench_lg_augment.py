@@ -1,0 +1,122 @@
+"""Label-generator agreement with the judge on G's own samples (eq. 2 of 08a), and what raises it.
+
+    python benchmarks/bench_lg_augment.py --n-labeled 16 --variants base,mix6x4    # → results/lg_augment.jsonl
+
+The labeled few (the first N shipped ToyFaces) are inverted as `handsoff_dataset` inverts them (the shipped
+encoder, 1,000 refinement steps with the feature offset of eq. 4c of 03, cached in --work), and a label
+generator is trained as it trains one (ensemble 3, `lg_steps_for(N, 600)` steps, trusted pixels). Each variant
+changes one thing and is scored by `segmenter.judge_agreement` on 500 fresh samples of G.
+
+Variants (comma-separated; `base` is `handsoff_dataset`'s recipe):
+- `mixKxC`: latent augmentation. Each labeled latent gets C copies whose layers K.. (the fine, colour/texture
+  layers of W+) come from random latents; the copies keep the labels and the feature offset. Before training,
+  the judge's masks of the copies are compared with those of the originals (`mask_kept`): the labels may only be
+  reused if the geometry stays.
+- `selfT`: self-training. The base label generator labels T fresh samples of G; pixels whose ensemble
+  uncertainty is in the lowest 80 % are kept (trust 1), the rest left out, and a new label generator is trained on
+  the labeled few plus those samples.
+"""
+import argparse, json, os, time
+from pathlib import Path
+import torch
+from handsoff_nb.core import shipped_path, set_seed
+from handsoff_nb.data import load_labeled_folder
+from handsoff_nb.stylegan2 import load_generator
+from handsoff_nb.inversion import load_encoder, invert, refine_lpips
+from handsoff_nb.label_generator import (LGConfig, train_label_generator, reconstruction_trust, lg_steps_for,
+                                         predict_labels)
+from handsoff_nb.generate import latents_for, image_seed, OFFSET_LAYER
+from handsoff_nb.quality import load_unet, judge_path, predict_masks, confusion
+from handsoff_nb.evaluate import seg_metrics
+from handsoff_nb.segmenter import judge_agreement
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def inversions(G, E, lab, N, work:Path) -> dict:
+    "`ws`, `delta`, `trust` of the first N labeled images, as `handsoff_dataset` makes them (cached)."
+    f = work/f'inv_N{N}.pt'
+    if f.exists(): return torch.load(f, weights_only=True)
+    ws, delta = invert(lab['img'][:N], E, G, refine_steps=1000, lpips=refine_lpips(), progress=True,
+                       offset_layer=OFFSET_LAYER)
+    with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False, offset=(OFFSET_LAYER, delta)).clamp(-1, 1)
+    d = dict(ws=ws, delta=delta, trust=reconstruction_trust(rec, lab['img'][:N], 0.1))
+    work.mkdir(parents=True, exist_ok=True); torch.save(d, f)
+    return d
+
+
+@torch.no_grad()
+def mix_latents(G, ws, k:int, copies:int, seed:int=0) -> torch.Tensor:
+    "`copies` copies of each `ws` (N,L,D) whose layers k.. come from random latents → (N*copies,L,D), image-major."
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(len(ws) * copies, G.style_dim, generator=gen)
+    w = G.mapping(z)                                      # (N*C,D)
+    out = ws.repeat_interleave(copies, 0).clone()
+    out[:, k:] = w[:, None]
+    return out
+
+
+@torch.no_grad()
+def judge_masks(G, judge, ws, delta) -> torch.Tensor:
+    "The judge's masks of G(ws, δ) at the offset layer."
+    img = torch.cat([G.synthesis(ws[i:i + 16], randomize_noise=False, offset=(OFFSET_LAYER, delta[i:i + 16]))
+                     for i in range(0, len(ws), 16)]).clamp(-1, 1)
+    return predict_masks(judge, img)
+
+
+def train(G, ws, labels, trust, delta, N, ens, steps=None, seed=0):
+    cfg = LGConfig.for_generator(G, labels, ensemble_size=ens)
+    return train_label_generator(G, ws, labels, cfg, steps=steps or lg_steps_for(N, 600), trust=trust,
+                                 offset=(OFFSET_LAYER, delta), seed=seed)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--n-labeled', type=int, default=16); ap.add_argument('--variants', default='base')
+    ap.add_argument('--ensemble', type=int, default=3); ap.add_argument('--agreement-n', type=int, default=500)
+    ap.add_argument('--work', default='runs/lg_augment'); ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'lg_augment.jsonl'))
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads); set_seed(0)
+    G, w_avg, _ = load_generator(shipped_path('generator'), 'cpu'); G.eval()
+    E = load_encoder(shipped_path('encoder'), 'cpu')
+    lab, N = load_labeled_folder(shipped_path('labeled')), a.n_labeled
+    judge = load_unet(judge_path(), 'cpu')
+    inv = inversions(G, E, lab, N, Path(a.work))
+    labels = {k: lab[k][:N] for k in ('mask', 'kps', 'depth')}
+    for v in a.variants.split(','):
+        t0, row = time.time(), dict(variant=v, N=N, ensemble=a.ensemble, seed=a.seed)
+        ws, delta, trust, lbl, steps = inv['ws'], inv['delta'], inv['trust'], labels, None
+        if v.startswith('mix'):
+            k, c = map(int, v[3:].split('x'))
+            mixed = mix_latents(G, ws, k, c, a.seed)
+            rep = lambda x: x.repeat_interleave(c, 0)
+            ref, got = judge_masks(G, judge, ws, delta), judge_masks(G, judge, mixed, rep(delta))
+            row['mask_kept'] = seg_metrics(confusion(got, rep(ref)))['miou']  # geometry kept under mixing?
+            ws, delta, trust = torch.cat([ws, mixed]), torch.cat([delta, rep(delta)]), torch.cat([trust, rep(trust)])
+            lbl = {key: torch.cat([x, rep(x)]) for key, x in labels.items()}
+        elif v.startswith('self'):
+            T = int(v[4:])
+            base = train(G, ws, labels, trust, delta, N, a.ensemble, seed=a.seed)
+            sw = latents_for(G, [image_seed(11, i) for i in range(T)], w_avg.reshape(1, -1), 0.7)
+            p = predict_labels(G, base, sw)
+            thr = p['unc'].flatten().quantile(0.8)
+            z = torch.zeros(T, *delta.shape[1:])  # G's own samples need no offset
+            ws, delta = torch.cat([ws, sw]), torch.cat([delta, z])
+            trust = torch.cat([trust, (p['unc'] <= thr).float()])
+            lbl = dict(mask=torch.cat([labels['mask'], p['mask']]), kps=torch.cat([labels['kps'], p['kps']]),
+                       depth=torch.cat([labels['depth'], p['depth']]))
+            steps = lg_steps_for(N, 600) * 2
+        elif v != 'base': raise SystemExit(f"unknown variant {v!r}")
+        lg = train(G, ws, lbl, trust, delta, N, a.ensemble, steps, a.seed)
+        ag = judge_agreement(G, lg, a.agreement_n, w_avg, judge=judge)
+        row.update(agreement=ag['miou'], iou={c: round(x, 4) for c, x in ag['iou'].items()},
+                   n_pairs=len(ws), seconds=round(time.time() - t0, 1), loadavg=os.getloadavg()[0],
+                   date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+        print(json.dumps(row))
+        with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')
+
+
+if __name__ == '__main__':
+    main()
