@@ -391,7 +391,7 @@ def cmd_curve(a) -> dict:
     except FileNotFoundError: out = Path('outputs')/f'label_efficiency_{a.level}.json'
     if in_package(out): out = Path('outputs')/f'label_efficiency_{a.level}.json'
     res = label_efficiency(cfg, a.work or f'runs/curve_{a.level}', out, G, E, a.labeled, w_avg,
-                           command=' '.join(['handsoff-nb', *a.argv]), device=dev)
+                           command=' '.join(['handsoff-nb', *a.argv]), device=dev, train=not a.report_only)
     print(res['markdown'] + f"\nwrote {out} (and .md, .png)")
     return res
 
@@ -518,6 +518,8 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument('--labeled', default=None, help='labeled folder (default: shipped ToyFaces few)')
     v.add_argument('--device', default=None); v.add_argument('--threads', type=int, default=None)
     v.add_argument('--resize', action='store_true', help="resize --labeled to the curve's size")
+    v.add_argument('--report-only', action='store_true', help='train nothing: report the runs logged so far '
+                   '(several processes on one --work folder share the runs)')
     sg = sub.add_parser('train-segmenter', help='train a segmenter on a generated dataset, fine-tune on the labeled few')
     sg.set_defaults(fn=cmd_train_segmenter)
     sg.add_argument('dataset', help="a generated dataset (generate's --out folder)")
