@@ -1,6 +1,6 @@
 """Label-generator agreement with the judge on G's own samples (eq. 2 of 08a), and what raises it.
 
-    python benchmarks/bench_lg_augment.py --n-labeled 16 --variants base,mix6x4    # → results/lg_augment.jsonl
+    python benchmarks/probes/bench_lg_augment.py --n-labeled 16 --variants base,mix6x4    # → results/lg_augment.jsonl
 
 The labeled few (the first N shipped ToyFaces) are inverted as `handsoff_dataset` inverts them (the shipped
 encoder, 1,000 refinement steps with the feature offset of eq. 4c of 03, cached in --work), and a label
@@ -8,6 +8,7 @@ generator is trained as it trains one (ensemble 3, `lg_steps_for(N, 600)` steps,
 changes one thing and is scored by `segmenter.judge_agreement` on 500 fresh samples of G.
 
 Variants (comma-separated; `base` is `handsoff_dataset`'s recipe):
+- `betaB`: the class-prior shift of eq. (3a) of 06 at β = B instead of 0.5 (0: keep the balanced sampler's prior).
 - `mixKxC`: latent augmentation. Each labeled latent gets C copies whose layers K.. (the fine, colour/texture
   layers of W+) come from random latents; the copies keep the labels and the feature offset. Before training,
   the judge's masks of the copies are compared with those of the originals (`mask_kept`): the labels may only be
@@ -30,7 +31,7 @@ from handsoff_nb.quality import load_unet, judge_path, predict_masks, confusion
 from handsoff_nb.evaluate import seg_metrics
 from handsoff_nb.segmenter import judge_agreement
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def inversions(G, E, lab, N, work:Path) -> dict:
@@ -64,10 +65,10 @@ def judge_masks(G, judge, ws, delta) -> torch.Tensor:
     return predict_masks(judge, img)
 
 
-def train(G, ws, labels, trust, delta, N, ens, steps=None, seed=0):
+def train(G, ws, labels, trust, delta, N, ens, steps=None, seed=0, beta=0.5):
     cfg = LGConfig.for_generator(G, labels, ensemble_size=ens)
     return train_label_generator(G, ws, labels, cfg, steps=steps or lg_steps_for(N, 600), trust=trust,
-                                 offset=(OFFSET_LAYER, delta), seed=seed)
+                                 offset=(OFFSET_LAYER, delta), seed=seed, prior_strength=beta)
 
 
 def main():
@@ -87,8 +88,9 @@ def main():
     labels = {k: lab[k][:N] for k in ('mask', 'kps', 'depth')}
     for v in a.variants.split(','):
         t0, row = time.time(), dict(variant=v, N=N, ensemble=a.ensemble, seed=a.seed)
-        ws, delta, trust, lbl, steps = inv['ws'], inv['delta'], inv['trust'], labels, None
-        if v.startswith('mix'):
+        ws, delta, trust, lbl, steps, beta = inv['ws'], inv['delta'], inv['trust'], labels, None, 0.5
+        if v.startswith('beta'): beta = float(v[4:])  # the class-prior shift β of eq. (3a) of 06
+        elif v.startswith('mix'):
             k, c = map(int, v[3:].split('x'))
             mixed = mix_latents(G, ws, k, c, a.seed)
             rep = lambda x: x.repeat_interleave(c, 0)
@@ -109,7 +111,7 @@ def main():
                        depth=torch.cat([labels['depth'], p['depth']]))
             steps = lg_steps_for(N, 600) * 2
         elif v != 'base': raise SystemExit(f"unknown variant {v!r}")
-        lg = train(G, ws, lbl, trust, delta, N, a.ensemble, steps, a.seed)
+        lg = train(G, ws, lbl, trust, delta, N, a.ensemble, steps, a.seed, beta)
         ag = judge_agreement(G, lg, a.agreement_n, w_avg, judge=judge)
         row.update(agreement=ag['miou'], iou={c: round(x, 4) for c, x in ag['iou'].items()},
                    n_pairs=len(ws), seconds=round(time.time() - t0, 1), loadavg=os.getloadavg()[0],
