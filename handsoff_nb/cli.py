@@ -164,7 +164,7 @@ def cmd_gan_quality(a) -> dict:
     res = {k: v for k, v in q.items() if isinstance(v, (int, float))}
     res['ckpt'] = str(a.ckpt)
     (out/'gan_quality.json').write_text(json.dumps(res, indent=1))
-    print(json.dumps(res, indent=1))
+    if not getattr(a, 'quiet', False): print(json.dumps(res, indent=1))  # the demo prints a summary instead
     return res
 
 # %% ../nbs/10_cli.ipynb #cb795109
