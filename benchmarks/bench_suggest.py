@@ -33,7 +33,7 @@ def run_one(G, E, w_avg, judge, names, work:Path, a) -> dict:
     handsoff_dataset(G, E, toyface_truth(names, G.size), work, n=1, ensemble_size=a.ensemble,
                      refine_steps=a.refine_steps, progress=False, shard_size=1)
     lg = load_label_generator(work/'label_generator.pt')
-    return dict(agreement=judge_agreement(G, lg, w_avg, n=a.n_judge, judge=judge), seconds=round(time.time() - t0, 1))
+    return dict(agreement=judge_agreement(G, lg, a.n_judge, w_avg, judge=judge, seed=0)['miou'], seconds=round(time.time() - t0, 1))
 
 
 def table(rows:list, ns, methods) -> str:

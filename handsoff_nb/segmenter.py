@@ -239,7 +239,7 @@ def _score(net:UNet, test, size:int) -> dict|None:
     "Held-out scores on `test`: 'toyfaces' (500 held-out faces), a labeled folder, or None."
     if test is None: return None
     data = heldout_set(500, size) if test == 'toyfaces' else load_labeled_folder(test, size=size)
-    return {k: v for k, v in evaluate_model(net, data).items()}
+    return evaluate_model(net, data)
 
 # %% ../nbs/08a_segmenter.ipynb #aff5a022
 def train_handsoff_segmenter(dataset,               # a generated dataset folder (`generate`'s `out` or its `dataset/`)

@@ -23,7 +23,7 @@ from .evaluate import seg_metrics
 
 # %% auto #0
 __all__ = ['POOL_SEEDS', 'METHODS', 'write_pool', 'toyface_truth', 'pool_files', 'read_pool', 'pool_features', 'kcenter_greedy',
-           'kmeans_picks', 'random_picks', 'suggest', 'copy_suggested', 'judge_agreement']
+           'kmeans_picks', 'random_picks', 'suggest', 'copy_suggested']
 
 # %% ../nbs/09a_suggest.ipynb #510831bf
 POOL_SEEDS = range(5_000_000, 6_000_000)  # "the user's photos": seen by no GAN, encoder, judge or test
@@ -142,11 +142,5 @@ def copy_suggested(pool, names, dest) -> Path:
     return dest
 
 # %% ../nbs/09a_suggest.ipynb #3d430d69
-@torch.no_grad()
-def judge_agreement(G:Generator, lg, # a trained `LabelGenerator`
-                    w_avg:Tensor,    # (1,style_dim) mean latent
-                    n:int=128, seed:int=0, psi:float=0.7, judge=None) -> float:
-    "Eq. (4): mIoU of `lg`'s masks vs the judge's on `n` samples of `G` (seeds as `generate` draws them)."
-    out = predict_labels(G, lg, latents_for(G, [image_seed(seed, i) for i in range(n)], w_avg.reshape(1, -1), psi))
-    judge = judge if judge is not None else load_unet(judge_path(), 'cpu')
-    return seg_metrics(confusion(out['mask'].cpu(), predict_masks(judge, out['img'].cpu())))['miou']
+from .segmenter import judge_agreement  # eq. (4) is eq. (2) of `08a`: one implementation, seed 0 here
+
