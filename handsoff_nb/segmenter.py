@@ -61,6 +61,7 @@ class CurveConfig(BenchConfig):
     ft_lr: float = 1e-3            # peak learning rate of the fine-tuning stage
     agreement_n: int = 500         # G's samples for eq. (2)
     ablations: tuple = ()
+    arms: tuple = ARMS             # the arms this process trains (others may train the rest)
 
     @classmethod
     def quick(cls):
@@ -69,25 +70,33 @@ class CurveConfig(BenchConfig):
         return c
 
 # %% ../nbs/08a_segmenter.ipynb #6350bfd9
-def _curve_tag(cfg:CurveConfig, *models) -> str:
-    "What a logged curve run depends on: the downstream budget, the fine-tuning stage and the models."
-    ft = hashlib.sha1(json.dumps([cfg.ft_steps, cfg.ft_lr]).encode()).hexdigest()[:4]
-    return f"{_budget_tag(cfg)}{ft}_{fingerprint(*models)}"
+def _arm_log(work:Path, tag:str, cfg:CurveConfig, arm:str) -> Path:
+    "The JSONL log of `arm`'s runs: named after what they depend on besides `tag` (data, budget, models)."
+    if arm == 'few-shot-long': return work/f'curve_{tag}_T{cfg.ft_steps}.jsonl'
+    if arm == 'handsoff+ft': return work/f'curve_{tag}_T{cfg.ft_steps}_lr{cfg.ft_lr:g}.jsonl'
+    return work/f'curve_{tag}.jsonl'  # few-shot, transfer, handsoff: the fine-tuning stage does not change them
+
+def _first_stage(pre:Path, tag:str) -> bool:
+    "Is `pre` a saved `handsoff` model trained under `tag` (the same data, budget and models)?"
+    if not pre.exists(): return False
+    meta = torch.load(pre, map_location='cpu', weights_only=True).get('meta') or '{}'
+    return json.loads(meta).get('tag') == tag
 
 def train_arm(arm:str, seed:int, cfg:CurveConfig, real:dict, generated:callable, backbone:callable,
-              pre:Path, device=None) -> UNet:
+              pre:Path, device=None, tag:str='') -> UNet:
     "Train one arm of the curve (`ARMS`) on `real` (N images) or `generated()`; `pre`: `handsoff`'s saved model."
     kw = dict(width=cfg.width, levels=cfg.levels, lr=cfg.lr, class_power=cfg.class_power, device=device)
     if arm == 'few-shot': return train_downstream(real, cfg.steps, cfg.batch, seed, **kw)
     if arm == 'few-shot-long': return train_downstream(real, cfg.steps + cfg.ft_steps, cfg.batch, seed, **kw)
     if arm == 'transfer': return train_downstream(real, cfg.steps, cfg.batch, seed, init=backbone(), **kw)
-    if arm == 'handsoff' or not pre.exists():
+    if arm not in ('handsoff', 'handsoff+ft'): raise ValueError(f"unknown arm {arm!r}; choose from {ARMS}")
+    if not _first_stage(pre, tag):  # the same seed trains the same model: it is trained once, for both arms
         net = train_downstream(generated(), cfg.steps, cfg.batch, seed, **kw)
-        pre.parent.mkdir(parents=True, exist_ok=True); save_unet(net, pre, stage='handsoff', seed=seed)
-        if arm == 'handsoff': return net
-    if arm == 'handsoff+ft':
-        return finetune(load_unet(pre, device), real, cfg.ft_steps, cfg.batch, seed, cfg.ft_lr, cfg.class_power, device)
-    raise ValueError(f"unknown arm {arm!r}; choose from {ARMS}")
+        pre.parent.mkdir(parents=True, exist_ok=True); save_unet(net, pre, stage='handsoff', seed=seed, tag=tag)
+    net = load_unet(pre, device)
+    if arm == 'handsoff': return net
+    return finetune(net, real, cfg.ft_steps, cfg.batch, seed, cfg.ft_lr, cfg.class_power, device)
+
 
 # %% ../nbs/08a_segmenter.ipynb #7b6a6b79
 def _alive(pid:int) -> bool:
@@ -114,31 +123,42 @@ def claim(path:Path) -> bool:
 # %% ../nbs/08a_segmenter.ipynb #2675c8e0
 def run_curve(cfg:CurveConfig, work, datasets:str, # HandsOff dataset folders, '{N}' in it replaced by N
               labeled=None, tag:str='', device=None, progress:bool=True,
-              train:bool=True) -> list: # False: only collect the runs already logged
+              train:bool=True, # False: only collect the runs already logged
+              wait:float=30.0) -> list: # seconds between looks at a first stage another process trains
     "Train and score every arm × N × seed (seeds outermost, so one seed's curve comes first) → runs; resumable."
     work, t_test, cache = Path(work), heldout_set(cfg.test_n, cfg.size), {}
-    log = work/f'curve_{tag}.jsonl'
+    log = lambda arm: _arm_log(work, tag, cfg, arm)
     def backbone():
         if 'b' not in cache: cache['b'] = pretrain_backbone(cfg.pretrain_steps, size=cfg.size, width=cfg.width,
                                                              levels=cfg.levels, device=device)
         return cache['b']
-    for seed in cfg.seeds if train else ():
-        for N in cfg.Ns:
+    todo = [(s, N, a) for s in cfg.seeds for N in cfg.Ns for a in ARMS if a in cfg.arms] if train else []
+    while todo:
+        waiting = []
+        for seed, N, arm in todo:
+            key, c = (arm, str(N), seed), work/'claims'/f'{arm}_N{N}_s{seed}'
+            pre, hc = work/'nets'/f'handsoff_N{N}_s{seed}.pt', work/'claims'/f'handsoff_N{N}_s{seed}'
+            if key in _load_log(log(arm)) or not claim(c): continue  # done, or another process trains it
+            first = arm == 'handsoff+ft' and not _first_stage(pre, tag)  # its first stage is to be trained too
+            if first and not claim(hc):  # another process trains the first stage: come back to it
+                c.unlink(missing_ok=True); waiting.append((seed, N, arm)); continue
+            t = time.time()
             real = fewshot_data(N, labeled, cfg.size)
             gen = lambda N=N: load_generated(datasets.replace('{N}', str(N)), size=cfg.size)
-            for arm in ARMS:
-                key, c = (arm, str(N), seed), work/'claims'/f'{arm}_N{N}_s{seed}'
-                if key in _load_log(log) or not claim(c): continue  # done, or another process trains it
-                t = time.time()
-                net = train_arm(arm, seed, cfg, real, gen, backbone, work/'nets'/f'handsoff_N{N}_s{seed}.pt', device)
-                run = dict(method=arm, N=N, seed=seed, metrics=evaluate_model(net, t_test),
-                           seconds=round(time.time() - t, 2))
-                with open(log, 'a') as f: f.write(json.dumps(run) + '\n')
-                c.unlink(missing_ok=True)
-                if progress: print(f"{arm:>13} N={N:>2} seed={seed}: mIoU {run['metrics']['miou']:.3f} "
-                                   f"PCK {run['metrics'].get('pck', float('nan')):.3f}  ({run['seconds']:.0f}s)")
-    done = _load_log(log)
+            net = train_arm(arm, seed, cfg, real, gen, backbone, pre, device, tag)
+            run = dict(method=arm, N=N, seed=seed, metrics=evaluate_model(net, t_test),
+                       seconds=round(time.time() - t, 2))
+            with open(log(arm), 'a') as f: f.write(json.dumps(run) + '\n')
+            c.unlink(missing_ok=True)
+            if first: hc.unlink(missing_ok=True)
+            if progress: print(f"{arm:>13} N={N:>2} seed={seed}: mIoU {run['metrics']['miou']:.3f} "
+                               f"PCK {run['metrics'].get('pck', float('nan')):.3f}  ({run['seconds']:.0f}s)")
+        if waiting and progress: print(f"waiting for {len(waiting)} first stage(s) trained by other processes")
+        if waiting: time.sleep(wait)
+        todo = waiting
+    done = {k: v for a in ARMS for k, v in _load_log(log(a)).items() if k[0] == a}
     return [done[k] for k in ((a, str(N), s) for a in ARMS for N in cfg.Ns for s in cfg.seeds) if k in done]
+
 
 # %% ../nbs/08a_segmenter.ipynb #24d3edd1
 def label_multiplier(summary:dict, N:int, arm:str='handsoff+ft', base:str='few-shot') -> dict:
@@ -212,7 +232,7 @@ def label_efficiency(cfg:CurveConfig, work, out, G, E, labeled=None, w_avg:Tenso
         a = judge_agreement(G, lg, cfg.agreement_n, w_avg, judge=judge)
         agf.write_text(json.dumps({**read(), str(N): a}, indent=1))  # re-read: curves of other N may share `work`
     ag = read()
-    runs = run_curve(cfg, work, datasets['handsoff'], labeled, _curve_tag(cfg, G, E), device, progress, train)
+    runs = run_curve(cfg, work, datasets['handsoff'], labeled, f'{_budget_tag(cfg)}_{fingerprint(G, E)}', device, progress, train)
     summary = summarize(runs)
     res = dict(config=asdict(cfg), runs=runs, summary=summary, agreement={str(N): ag[str(N)] for N in cfg.Ns},
                multiplier={str(N): label_multiplier(summary, N) for N in cfg.Ns},
