@@ -61,6 +61,7 @@ def check_args(a) -> str|None:
         if not 0 <= a.trust_drop < 1: return f"--trust-drop must be in [0, 1), got {a.trust_drop}"
         if a.shard_index is not None and not 0 <= a.shard_index < (a.num_shards or 0):
             return f"--shard-index must be in 0..NUM_SHARDS-1 and needs --num-shards, got {a.shard_index}"
+    if a.cmd == 'train-segmenter' and not a.ft_lr > 0: return f"--ft-lr must be positive, got {a.ft_lr}"
     return None
 
 # %% ../nbs/10_cli.ipynb #c112738a
@@ -401,7 +402,7 @@ def cmd_train_segmenter(a) -> Path:
     dev = torch.device(a.device) if a.device else default_device()
     test = None if a.test == 'none' else a.test
     f = train_handsoff_segmenter(a.dataset, a.out, a.labeled, a.n_labeled, test, a.steps, a.ft_steps, a.batch,
-                                 seed=a.seed, device=dev)
+                                 ft_lr=a.ft_lr, seed=a.seed, device=dev)
     info = json.loads((Path(a.out)/'segmenter.json').read_text())
     sc = info['scores'] or {}
     ft = f", fine-tuned on {info['n_labeled']} labeled" if info['n_labeled'] else ''
@@ -527,7 +528,8 @@ def make_parser() -> argparse.ArgumentParser:
     sg.add_argument('--labeled', default=None, help='labeled folder to fine-tune on (default: no fine-tuning)')
     sg.add_argument('--n-labeled', type=int, default=None, help='use its first N images (default: all)')
     sg.add_argument('--test', default='toyfaces', help="held-out scores: 'toyfaces', a labeled folder, or 'none'")
-    sg.add_argument('--steps', type=int, default=1000); sg.add_argument('--ft-steps', type=int, default=300)
+    sg.add_argument('--steps', type=int, default=1000); sg.add_argument('--ft-steps', type=int, default=1000)
+    sg.add_argument('--ft-lr', type=float, default=5e-3, help='peak learning rate of the fine-tuning stage')
     sg.add_argument('--batch', type=int, default=16); sg.add_argument('--seed', type=int, default=0)
     sg.add_argument('--device', default=None)
     r2 = sub.add_parser('predict', help='label a folder of new images with a saved segmenter')

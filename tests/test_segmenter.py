@@ -75,6 +75,7 @@ def test_bad_input_is_one_error_line(made, tmp_path):
     d, _ = made
     _one_error(*run(['train-segmenter', tmp_path, '--out', tmp_path/'s'])[::2], 'dataset.json')
     _one_error(*run(['train-segmenter', d/'hs', '--n-labeled', 0])[::2], '--n-labeled')
+    _one_error(*run(['train-segmenter', d/'hs', '--ft-lr', 0])[::2], '--ft-lr')
     big = render_toyfaces(range(3), 32)
     save_labeled_folder(big, tmp_path/'small')
     _one_error(*run(['train-segmenter', d/'hs', '--labeled', tmp_path/'small', '--out', tmp_path/'s'])[::2],

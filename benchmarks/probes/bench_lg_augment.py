@@ -13,11 +13,15 @@ Variants (comma-separated; `base` is `handsoff_dataset`'s recipe):
   layers of W+) come from random latents; the copies keep the labels and the feature offset. Before training,
   the judge's masks of the copies are compared with those of the originals (`mask_kept`): the labels may only be
   reused if the geometry stays.
+- `stepsF`: F times `lg_steps_for(N, 600)` training steps (the MLPs' budget).
+- `hidA-B`: hidden widths (A, B) instead of `LGConfig.hidden` (128, 32); the official faces config is 256-32.
+- `notrust`: every pixel of the labeled inversions trusted (no reconstruction-error weighting).
 - `selfT`: self-training. The base label generator labels T fresh samples of G; pixels whose ensemble
   uncertainty is in the lowest 80 % are kept (trust 1), the rest left out, and a new label generator is trained on
   the labeled few plus those samples.
 """
 import argparse, json, os, time
+from dataclasses import replace
 from pathlib import Path
 import torch
 from handsoff_nb.core import shipped_path, set_seed
@@ -65,8 +69,9 @@ def judge_masks(G, judge, ws, delta) -> torch.Tensor:
     return predict_masks(judge, img)
 
 
-def train(G, ws, labels, trust, delta, N, ens, steps=None, seed=0, beta=0.5):
+def train(G, ws, labels, trust, delta, N, ens, steps=None, seed=0, beta=0.5, hidden=None):
     cfg = LGConfig.for_generator(G, labels, ensemble_size=ens)
+    if hidden: cfg = replace(cfg, hidden=hidden)
     return train_label_generator(G, ws, labels, cfg, steps=steps or lg_steps_for(N, 600), trust=trust,
                                  offset=(OFFSET_LAYER, delta), seed=seed, prior_strength=beta)
 
@@ -88,8 +93,11 @@ def main():
     labels = {k: lab[k][:N] for k in ('mask', 'kps', 'depth')}
     for v in a.variants.split(','):
         t0, row = time.time(), dict(variant=v, N=N, ensemble=a.ensemble, seed=a.seed)
-        ws, delta, trust, lbl, steps, beta = inv['ws'], inv['delta'], inv['trust'], labels, None, 0.5
+        ws, delta, trust, lbl, steps, beta, hidden = inv['ws'], inv['delta'], inv['trust'], labels, None, 0.5, None
         if v.startswith('beta'): beta = float(v[4:])  # the class-prior shift β of eq. (3a) of 06
+        elif v.startswith('steps'): steps = round(float(v[5:]) * lg_steps_for(N, 600))
+        elif v.startswith('hid'): hidden = tuple(int(x) for x in v[3:].split('-'))
+        elif v == 'notrust': trust = torch.ones_like(trust)
         elif v.startswith('mix'):
             k, c = map(int, v[3:].split('x'))
             mixed = mix_latents(G, ws, k, c, a.seed)
@@ -111,7 +119,7 @@ def main():
                        depth=torch.cat([labels['depth'], p['depth']]))
             steps = lg_steps_for(N, 600) * 2
         elif v != 'base': raise SystemExit(f"unknown variant {v!r}")
-        lg = train(G, ws, lbl, trust, delta, N, a.ensemble, steps, a.seed, beta)
+        lg = train(G, ws, lbl, trust, delta, N, a.ensemble, steps, a.seed, beta, hidden)
         ag = judge_agreement(G, lg, a.agreement_n, w_avg, judge=judge)
         row.update(agreement=ag['miou'], iou={c: round(x, 4) for c, x in ag['iou'].items()},
                    n_pairs=len(ws), seconds=round(time.time() - t0, 1), loadavg=os.getloadavg()[0],
