@@ -12,6 +12,14 @@ does (inversion with `--refine-steps` of refinement and the feature offset, trus
 calibration), with `--ensemble` members and its default label-generator steps (`lg_steps_for(N, 600)`), and the
 score is `judge_agreement` (eq. 4 of 09a): mIoU of the label generator's masks vs the judge's on `--n-judge`
 samples of G (ψ = 0.7). Runs are cached in `--work` (a finished label generator is reused), so the script resumes.
+
+A second round (`--uncertainty-draws D`, eq. 6 of 09a), paired with the random draws: for draw d < D, the first
+N/2 faces of random draw d are labeled, a label generator is trained on them, and the other N/2 are chosen by
+`suggest(method='uncertainty')` among the rest; the gain is this agreement minus random draw d's (same first half,
+a random second half).
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_suggest.py --ns 4 8 --methods --uncertainty-draws 5 \
+        --out benchmarks/results/suggest_uncertainty.json
 """
 import argparse, json, os, platform, statistics, time
 from datetime import datetime, timezone
@@ -36,6 +44,21 @@ def run_one(G, E, w_avg, judge, names, work:Path, a) -> dict:
     return dict(agreement=judge_agreement(G, lg, a.n_judge, w_avg, judge=judge, seed=0)['miou'], seconds=round(time.time() - t0, 1))
 
 
+def paired_table(rows:list, ns) -> str:
+    "Markdown table: per N, the second round's agreement and its gain over the random draw it is paired with."
+    out = ['| N | random draws (paired) | uncertainty round 2 | gain (mean ± std, min..max) |', '|---|---|---|---|']
+    for n in ns:
+        u = sorted((x for x in rows if x['N'] == n and x['method'] == 'uncertainty'), key=lambda x: x['draw'])
+        if not u: continue
+        r = {x['draw']: x['agreement'] for x in rows if x['N'] == n and x['method'] == 'random'}
+        g = [x['agreement'] - r[x['draw']] for x in u]
+        sd = statistics.pstdev(g) if len(g) > 1 else 0.
+        out.append(f"| {n} | {statistics.mean(r[x['draw']] for x in u):.3f} | "
+                   f"{statistics.mean(x['agreement'] for x in u):.3f} | {statistics.mean(g):+.3f} ± {sd:.3f} "
+                   f"({min(g):+.3f}..{max(g):+.3f}, {len(g)} draws) |")
+    return '\n'.join(out)
+
+
 def table(rows:list, ns, methods) -> str:
     "Markdown table: per N, random mean ± std (min..max) and each method's agreement and its gain."
     out = ['| N | random (mean ± std, min..max) | ' + ' | '.join(methods) + ' |',
@@ -55,12 +78,14 @@ def main(argv=None):
     ap.add_argument('--pool-size', type=int, default=200); ap.add_argument('--ns', type=int, nargs='+', default=[4, 8, 16])
     ap.add_argument('--pool-start', type=int, default=0, help='the pool is POOL_SEEDS[start:start + size] (another pool: '
                     'another check of the same method; its runs are cached in WORK/pool<start>)')
-    ap.add_argument('--draws', type=int, default=5); ap.add_argument('--methods', nargs='+', default=['kmeans', 'kcenter'])
+    ap.add_argument('--draws', type=int, default=5); ap.add_argument('--methods', nargs='*', default=['kmeans', 'kcenter'])
+    ap.add_argument('--uncertainty-draws', type=int, default=0, help='second-round (eq. 6) runs, paired with random draws 0..D-1')
     ap.add_argument('--refine-steps', type=int, default=200); ap.add_argument('--ensemble', type=int, default=2)
     ap.add_argument('--n-judge', type=int, default=128); ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--work', default=str(ROOT/'runs'/'bench_suggest'))
     ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'suggest.json'))
     a = ap.parse_args(argv)
+    if a.uncertainty_draws > a.draws: ap.error('--uncertainty-draws pairs with random draws: it needs --draws at least as large')
     torch.set_num_threads(a.threads)
     G, w_avg, _ = load_generator(shipped_path('generator')); G.eval()
     E, judge = load_encoder(shipped_path('encoder')), load_unet(judge_path(), 'cpu')
@@ -69,15 +94,22 @@ def main(argv=None):
     img, names = read_pool(pool, G.size)
     rows, t_all, out = [], time.time(), Path(a.out)
     meta = dict(torch=torch.__version__, threads=a.threads, cpu=platform.machine(), pool=f"POOL_SEEDS[{a.pool_start}:{a.pool_start + a.pool_size}]",
-                ns=a.ns, draws=a.draws, methods=a.methods, refine_steps=a.refine_steps, ensemble=a.ensemble,
+                ns=a.ns, draws=a.draws, methods=a.methods, uncertainty_draws=a.uncertainty_draws, refine_steps=a.refine_steps, ensemble=a.ensemble,
                 lg_steps='lg_steps_for(N, 600) (handsoff_dataset default)', n_judge=a.n_judge,
                 encoder=shipped_path('encoder').name, k=16)
     out.parent.mkdir(parents=True, exist_ok=True)
     for n in a.ns:
         choices = {m: suggest((img, names), n, E, method=m) for m in a.methods}
         choices |= {('random', d): suggest((img, names), n, method='random', seed=d) for d in range(a.draws)}
+        for d in range(a.uncertainty_draws):
+            choices[('uncertainty', d)] = None  # chosen after its first round is trained
         for key, picked in choices.items():
             meth, draw = key if isinstance(key, tuple) else (key, None)
+            if meth == 'uncertainty':  # round 1: the first half of random draw `draw`; round 2: eq. (6) of 09a
+                first = choices[('random', draw)][:n // 2]
+                run_one(G, E, w_avg, judge, first, work/f"N{n // 2}_round1_{draw}", a)
+                lg = load_label_generator(work/f"N{n // 2}_round1_{draw}"/'label_generator.pt')
+                picked = first + suggest((img, names), n - n // 2, E, method='uncertainty', exclude=first, lg=lg, G=G)
             r = run_one(G, E, w_avg, judge, picked, work/f"N{n}_{meth}{'' if draw is None else draw}", a)
             rows.append(dict(N=n, method=meth, draw=draw, names=picked, **r))
             print(json.dumps({k: v for k, v in rows[-1].items() if k != 'names'}), flush=True)
@@ -85,8 +117,10 @@ def main(argv=None):
             res = dict(meta=dict(meta, date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                                  seconds=round(time.time() - t_all), loadavg_1min=os.getloadavg()[0]),
                        rows=rows, table=table(rows, done, a.methods) if a.draws else '')
+            if a.uncertainty_draws: res['paired_table'] = paired_table(rows, done)
             out.write_text(json.dumps(res, indent=1) + '\n')  # after every run: an interrupted run keeps its rows
     print(res['table'])
+    if a.uncertainty_draws: print(res['paired_table'])
     print(f"wrote {out}")
     return res
 

@@ -425,7 +425,18 @@ def cmd_suggest(a) -> list:
     "Print the names of the `--n` images of `--pool` to label first (`09a`), one per line; `--copy-to` copies them."
     from handsoff_nb.suggest import suggest, copy_suggested
     from handsoff_nb.inversion import load_encoder
-    names = suggest(a.pool, a.n, load_encoder(a.encoder) if a.encoder else None, method=a.method, seed=a.seed)
+    from handsoff_nb.suggest import pool_files
+    if a.method == 'uncertainty' and not a.label_generator:
+        raise ValueError("--method uncertainty needs --label-generator (generate's label_generator.pt, trained on "
+                         "the images labeled so far)")
+    lg = G = None
+    if a.label_generator:
+        from handsoff_nb.generate import load_label_generator
+        lg = load_label_generator(a.label_generator)
+        G = _load_models(a, torch.device('cpu'))[0]
+    done = [f.stem for f in pool_files(a.labeled)] if a.labeled else ()
+    names = suggest(a.pool, a.n, load_encoder(a.encoder) if a.encoder else None, method=a.method, seed=a.seed,
+                    exclude=done, lg=lg, G=G)
     if a.copy_to: copy_suggested(a.pool, names, a.copy_to)
     print('\n'.join(names))
     return names
@@ -542,9 +553,12 @@ def make_parser() -> argparse.ArgumentParser:
     su.add_argument('--pool', required=True, help='folder of unlabeled images (or a folder with images/)')
     su.add_argument('--n', type=int, required=True, help='how many images to label')
     su.add_argument('--copy-to', default=None, help='also copy the chosen images into this folder')
-    su.add_argument('--method', default='random', choices=('random', 'kmeans', 'kcenter'),
+    su.add_argument('--method', default='random', choices=('random', 'kmeans', 'kcenter', 'uncertainty'),
                     help="random (default: measured in 09a, the latent-space choosers do not beat it on ToyFaces), "
-                         "kmeans or kcenter (the encoder's latents)")
+                         "kmeans or kcenter (the encoder's latents), uncertainty (a next round: needs --label-generator)")
+    su.add_argument('--labeled', default=None, help='labeled folder: its images are not suggested again')
+    su.add_argument('--label-generator', default=None, help="--method uncertainty: generate's label_generator.pt")
+    su.add_argument('--generator', default=None, help='generator of --label-generator (default: the shipped one)')
     su.add_argument('--seed', type=int, default=0, help='seed of --method random')
     su.add_argument('--encoder', default=None, help='encoder file (default: the shipped toy encoder)')
     return p

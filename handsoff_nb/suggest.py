@@ -14,7 +14,7 @@ from torch import Tensor
 from PIL import Image, ImageOps, UnidentifiedImageError
 from .core import img2tensor, tensor2img, shipped_path
 from .data import IMAGE_SUFFIXES, render_toyfaces
-from .stylegan2 import Generator
+from .stylegan2 import Generator, shipped_generator
 from .inversion import Encoder, load_encoder
 from .label_generator import predict_labels
 from .generate import latents_for, image_seed
@@ -23,7 +23,7 @@ from .evaluate import seg_metrics
 
 # %% auto #0
 __all__ = ['POOL_SEEDS', 'METHODS', 'write_pool', 'toyface_truth', 'pool_files', 'read_pool', 'pool_features', 'kcenter_greedy',
-           'kmeans_picks', 'random_picks', 'suggest', 'copy_suggested']
+           'kmeans_picks', 'random_picks', 'suggest', 'copy_suggested', 'pool_uncertainty', 'uncertainty_picks']
 
 # %% ../nbs/09a_suggest.ipynb #510831bf
 POOL_SEEDS = range(5_000_000, 6_000_000)  # "the user's photos": seen by no GAN, encoder, judge or test
@@ -110,29 +110,39 @@ def random_picks(f, # (B,k) features, or any sequence of B items
     "`n` distinct indices drawn uniformly (`random.Random(seed).sample`): the baseline to beat."
     return random.Random(seed).sample(range(len(f)), n)
 
-METHODS = dict(random=random_picks, kcenter=kcenter_greedy, kmeans=kmeans_picks)
+METHODS = dict(random=random_picks, kcenter=kcenter_greedy, kmeans=kmeans_picks, uncertainty=None)  # eq. (6): below
 
 # %% ../nbs/09a_suggest.ipynb #c041838e
 def suggest(pool,               # a folder of images (or of `images/`), or `(img, names)`
             n:int,              # how many to label
             E:Encoder|None=None, # default: the shipped ToyFaces encoder
-            method:str='random', # 'random', 'kmeans' (eq. 3) or 'kcenter' (eq. 2)
+            method:str='random', # 'random', 'kmeans' (eq. 3), 'kcenter' (eq. 2) or 'uncertainty' (eq. 6)
             k:int|None=16,      # principal axes of eq. (1); None: the raw latents
             seed:int=0,         # of 'random'
+            exclude=(),         # names already labeled: never suggested
+            lg=None,            # 'uncertainty': the label generator trained on the labeled ones (`generate`'s)
+            G:Generator|None=None, # 'uncertainty': its generator (default: the shipped one)
            ) -> list:
-    "The names of the `n` images of `pool` to label first."
+    "The names of the `n` images of `pool` to label first (or next, after `exclude`)."
     if method not in METHODS: raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
     if n < 1: raise ValueError(f"n must be a positive count, got {n}")
-    if not isinstance(pool, tuple) and n > (m := len(pool_files(pool))):
-        raise ValueError(f"asked for {n} images, but {pool} holds only {m}")
+    if method == 'uncertainty' and lg is None: raise ValueError("method 'uncertainty' needs the label generator "
+                                                                "trained on the images labeled so far (lg)")
+    names = pool[1] if isinstance(pool, tuple) else [f.stem for f in pool_files(pool)]
+    skip = {names.index(x) for x in map(lambda s: Path(s).stem, exclude) if x in names}
+    if n > len(names) - len(skip):
+        raise ValueError(f"asked for {n} images, but the pool holds only {len(names) - len(skip)} not labeled yet")
     if method == 'random':
-        names = pool[1] if isinstance(pool, tuple) else [f.stem for f in pool_files(pool)]
-        if n > len(names): raise ValueError(f"asked for {n} images, but the pool holds only {len(names)}")
-        return [names[i] for i in random_picks(names, n, seed)]
+        rest = [x for i, x in enumerate(names) if i not in skip]
+        return [rest[i] for i in random_picks(rest, n, seed)]
     E = (load_encoder(shipped_path('encoder')) if E is None else E).eval()
-    img, names = pool if isinstance(pool, tuple) else read_pool(pool, E.cfg.size)
-    if n > len(names): raise ValueError(f"asked for {n} images, but the pool holds only {len(names)}")
-    return [names[i] for i in METHODS[method](pool_features(img, E, k), n)]
+    img = pool[0] if isinstance(pool, tuple) else read_pool(pool, E.cfg.size)[0]
+    f = pool_features(img, E, k)
+    if method == 'uncertainty':
+        G = shipped_generator()[0] if G is None else G
+        return [names[i] for i in uncertainty_picks(f, pool_uncertainty(img, E, G, lg), n, skip)]
+    keep = [i for i in range(len(names)) if i not in skip]
+    return [names[keep[i]] for i in METHODS[method](f[keep], n)]
 
 def copy_suggested(pool, names, dest) -> Path:
     "Copy the pool images `names` into the folder `dest` (a smaller pool to label)."
@@ -144,3 +154,24 @@ def copy_suggested(pool, names, dest) -> Path:
 # %% ../nbs/09a_suggest.ipynb #3d430d69
 from .segmenter import judge_agreement  # eq. (4) is eq. (2) of `08a`: one implementation, seed 0 here
 
+
+# %% ../nbs/09a_suggest.ipynb #5a1e0002
+@torch.no_grad()
+def pool_uncertainty(img:Tensor, # (B,3,H,W) in [-1,1], at the encoder's size
+                     E:Encoder, G:Generator, lg, batch:int=32) -> Tensor:
+    "Eq. (5): the label generator's mean ensemble uncertainty on each image's encoder inversion → (B,)."
+    dev, out = next(G.parameters()).device, []
+    for x in img.split(batch):
+        ws, delta = E.encode(x.to(dev))  # (b,n_latent,D), (b,C,r,r) or None
+        off = None if delta is None else (E.cfg.offset_layer, delta)
+        out.append(predict_labels(G, lg, ws, offset=off)['unc'].flatten(1).mean(1).cpu())
+    return torch.cat(out)
+
+def uncertainty_picks(f:Tensor, # (B,k) features (`pool_features`)
+                      u:Tensor, # (B,) uncertainties (`pool_uncertainty`)
+                      n:int, exclude=(), # indices already labeled
+                      top:int=3) -> list:
+    "Eq. (6): k-means picks (eq. 3) among the `top`·n most uncertain images not in `exclude`."
+    cand = [i for i in u.argsort(descending=True).tolist() if i not in set(exclude)][:top * n]
+    if len(cand) < n: raise ValueError(f"asked for {n} images, but only {len(cand)} are not labeled yet")
+    return [cand[i] for i in kmeans_picks(f[cand], n)]

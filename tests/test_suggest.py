@@ -58,3 +58,27 @@ def test_suggest_errors_before_work(tmp_path):
     with pytest.raises(ValueError, match='only 3'): suggest(pool, 4)
     with pytest.raises(FileNotFoundError): suggest(tmp_path/'none', 1)
     assert sorted(suggest(pool, 3)) == sorted(f.stem for f in pool.iterdir())
+
+
+def test_uncertainty_picks_most_uncertain_not_labeled():
+    from handsoff_nb.suggest import uncertainty_picks
+    f = torch.randn(30, 4, generator=torch.Generator().manual_seed(0))
+    u = torch.arange(30.)  # image i has uncertainty i: the most uncertain are 29, 28, ...
+    picks = uncertainty_picks(f, u, 3, exclude=[29, 27])
+    assert len(set(picks)) == 3 and not {29, 27} & set(picks)
+    assert set(picks) <= {28, 26, 25, 24, 23, 22, 21, 20, 19}  # among the 3·3 most uncertain left
+    assert sorted(uncertainty_picks(f, u, 2, top=1)) == [28, 29]
+    with pytest.raises(ValueError, match='not labeled yet'): uncertainty_picks(f, u, 29, exclude=[0, 1])
+
+
+def test_exclude_and_the_cli(tmp_path):
+    from handsoff_nb.cli import main
+    pool = write_pool(tmp_path/'p', POOL_SEEDS[:6])
+    first = suggest(pool, 4)
+    assert sorted(suggest(pool, 2, exclude=first)) == sorted(set(f.stem for f in pool.iterdir()) - set(first))
+    with pytest.raises(ValueError, match='only 2 not labeled'): suggest(pool, 3, exclude=first)
+    with pytest.raises(ValueError, match='label generator'): suggest(pool, 1, method='uncertainty')
+    lab = tmp_path/'lab'/'images'; lab.mkdir(parents=True)
+    for x in first: (lab/f'{x}.png').write_bytes((pool/f'{x}.png').read_bytes())
+    assert main(['suggest', '--pool', str(pool), '--n', '2', '--labeled', str(tmp_path/'lab')]) == 0
+    assert main(['suggest', '--pool', str(pool), '--n', '1', '--method', 'uncertainty']) == 2  # one clear error
