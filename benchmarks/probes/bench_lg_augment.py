@@ -15,6 +15,8 @@ Variants (comma-separated; `base` is `handsoff_dataset`'s recipe):
   reused if the geometry stays.
 - `stepsF`: F times `lg_steps_for(N, 600)` training steps (the MLPs' budget).
 - `hidA-B`: hidden widths (A, B) instead of `LGConfig.hidden` (128, 32); the official faces config is 256-32.
+- `invKrR`: the labeled few inverted with the feature offset at block K and R refinement steps (base: inv2r1000);
+  every row also reports `alignment`, the judge's masks of the inversions G(ws, δ) against the true masks.
 - `notrust`: every pixel of the labeled inversions trusted (no reconstruction-error weighting).
 - `selfT`: self-training. The base label generator labels T fresh samples of G; pixels whose ensemble
   uncertainty is in the lowest 80 % are kept (trust 1), the rest left out, and a new label generator is trained on
@@ -38,16 +40,22 @@ from handsoff_nb.segmenter import judge_agreement
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def inversions(G, E, lab, N, work:Path) -> dict:
+def inversions(G, E, lab, N, work:Path, layer:int=OFFSET_LAYER, steps:int=1000) -> dict:
     "`ws`, `delta`, `trust` of the first N labeled images, as `handsoff_dataset` makes them (cached)."
-    f = work/f'inv_N{N}.pt'
-    if f.exists(): return torch.load(f, weights_only=True)
-    ws, delta = invert(lab['img'][:N], E, G, refine_steps=1000, lpips=refine_lpips(), progress=True,
-                       offset_layer=OFFSET_LAYER)
-    with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False, offset=(OFFSET_LAYER, delta)).clamp(-1, 1)
+    f = work/(f'inv_N{N}.pt' if (layer, steps) == (OFFSET_LAYER, 1000) else f'inv_N{N}_L{layer}_R{steps}.pt')
+    if f.exists(): return {**torch.load(f, weights_only=True), 'layer': layer}
+    ws, delta = invert(lab['img'][:N], E, G, refine_steps=steps, lpips=refine_lpips(), progress=True,
+                       offset_layer=layer)
+    with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False, offset=(layer, delta)).clamp(-1, 1)
     d = dict(ws=ws, delta=delta, trust=reconstruction_trust(rec, lab['img'][:N], 0.1))
     work.mkdir(parents=True, exist_ok=True); torch.save(d, f)
-    return d
+    return {**d, 'layer': layer}
+
+
+@torch.no_grad()
+def alignment(G, judge, inv, mask) -> float:
+    "How well the labels fit the inversions: mIoU of the judge's masks of G(ws, δ) against the true masks."
+    return seg_metrics(confusion(judge_masks(G, judge, inv['ws'], inv['delta'], inv['layer']), mask))['miou']
 
 
 @torch.no_grad()
@@ -62,18 +70,18 @@ def mix_latents(G, ws, k:int, copies:int, seed:int=0) -> torch.Tensor:
 
 
 @torch.no_grad()
-def judge_masks(G, judge, ws, delta) -> torch.Tensor:
+def judge_masks(G, judge, ws, delta, layer:int=OFFSET_LAYER) -> torch.Tensor:
     "The judge's masks of G(ws, δ) at the offset layer."
-    img = torch.cat([G.synthesis(ws[i:i + 16], randomize_noise=False, offset=(OFFSET_LAYER, delta[i:i + 16]))
+    img = torch.cat([G.synthesis(ws[i:i + 16], randomize_noise=False, offset=(layer, delta[i:i + 16]))
                      for i in range(0, len(ws), 16)]).clamp(-1, 1)
     return predict_masks(judge, img)
 
 
-def train(G, ws, labels, trust, delta, N, ens, steps=None, seed=0, beta=0.5, hidden=None):
+def train(G, ws, labels, trust, delta, N, ens, steps=None, seed=0, beta=0.5, hidden=None, layer=OFFSET_LAYER):
     cfg = LGConfig.for_generator(G, labels, ensemble_size=ens)
     if hidden: cfg = replace(cfg, hidden=hidden)
     return train_label_generator(G, ws, labels, cfg, steps=steps or lg_steps_for(N, 600), trust=trust,
-                                 offset=(OFFSET_LAYER, delta), seed=seed, prior_strength=beta)
+                                 offset=(layer, delta), seed=seed, prior_strength=beta)
 
 
 def main():
@@ -89,15 +97,19 @@ def main():
     E = load_encoder(shipped_path('encoder'), 'cpu')
     lab, N = load_labeled_folder(shipped_path('labeled')), a.n_labeled
     judge = load_unet(judge_path(), 'cpu')
-    inv = inversions(G, E, lab, N, Path(a.work))
     labels = {k: lab[k][:N] for k in ('mask', 'kps', 'depth')}
     for v in a.variants.split(','):
         t0, row = time.time(), dict(variant=v, N=N, ensemble=a.ensemble, seed=a.seed)
+        layer, rsteps = OFFSET_LAYER, 1000
+        if v.startswith('inv'): layer, rsteps = (int(x) for x in v[3:].split('r'))
+        inv = inversions(G, E, lab, N, Path(a.work), layer, rsteps)
+        row['alignment'] = alignment(G, judge, inv, labels['mask'])
         ws, delta, trust, lbl, steps, beta, hidden = inv['ws'], inv['delta'], inv['trust'], labels, None, 0.5, None
         if v.startswith('beta'): beta = float(v[4:])  # the class-prior shift β of eq. (3a) of 06
         elif v.startswith('steps'): steps = round(float(v[5:]) * lg_steps_for(N, 600))
         elif v.startswith('hid'): hidden = tuple(int(x) for x in v[3:].split('-'))
         elif v == 'notrust': trust = torch.ones_like(trust)
+        elif v.startswith('inv'): pass  # the inversion above: offset layer K, R refinement steps
         elif v.startswith('mix'):
             k, c = map(int, v[3:].split('x'))
             mixed = mix_latents(G, ws, k, c, a.seed)
@@ -119,7 +131,7 @@ def main():
                        depth=torch.cat([labels['depth'], p['depth']]))
             steps = lg_steps_for(N, 600) * 2
         elif v != 'base': raise SystemExit(f"unknown variant {v!r}")
-        lg = train(G, ws, lbl, trust, delta, N, a.ensemble, steps, a.seed, beta, hidden)
+        lg = train(G, ws, lbl, trust, delta, N, a.ensemble, steps, a.seed, beta, hidden, layer)
         ag = judge_agreement(G, lg, a.agreement_n, w_avg, judge=judge)
         row.update(agreement=ag['miou'], iou={c: round(x, 4) for c, x in ag['iou'].items()},
                    n_pairs=len(ws), seconds=round(time.time() - t0, 1), loadavg=os.getloadavg()[0],
