@@ -540,7 +540,7 @@ def make_parser() -> argparse.ArgumentParser:
     sg.add_argument('--n-labeled', type=int, default=None, help='use its first N images (default: all)')
     sg.add_argument('--test', default='toyfaces', help="held-out scores: 'toyfaces', a labeled folder, or 'none'")
     sg.add_argument('--steps', type=int, default=1000); sg.add_argument('--ft-steps', type=int, default=1000)
-    sg.add_argument('--ft-lr', type=float, default=5e-3, help='peak learning rate of the fine-tuning stage')
+    sg.add_argument('--ft-lr', type=float, default=1e-3, help='peak learning rate of the fine-tuning stage')
     sg.add_argument('--batch', type=int, default=16); sg.add_argument('--seed', type=int, default=0)
     sg.add_argument('--device', default=None)
     r2 = sub.add_parser('predict', help='label a folder of new images with a saved segmenter')

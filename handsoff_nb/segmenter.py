@@ -28,7 +28,7 @@ __all__ = ['AGREEMENT_SEED', 'ARMS', 'IMAGE_SUFFIXES', 'finetune', 'judge_agreem
 
 # %% ../nbs/08a_segmenter.ipynb #c09a9792
 def finetune(net:UNet, data:dict, # the N real images: `img`, `mask`, `kps`, `depth`
-             steps:int=1000, batch:int=16, seed:int=0, lr:float=5e-3, class_power:float=0.5,
+             steps:int=1000, batch:int=16, seed:int=0, lr:float=1e-3, class_power:float=0.5,
              device=None, progress:bool=False) -> UNet:
     "Eq. (1): a copy of `net` trained `steps` more steps on `data` at peak learning rate `lr`."
     return train_downstream(data, steps, batch, seed, init=net, width=net.seg.in_channels, levels=len(net.downs),
@@ -58,7 +58,7 @@ class CurveConfig(BenchConfig):
     "Sizes of the label-efficiency curve: `BenchConfig`'s recipe plus the fine-tuning stage."
     Ns: tuple = (2, 4, 8, 16, 50)  # labeled-few sizes
     ft_steps: int = 1000           # T_ft of eq. (1)
-    ft_lr: float = 5e-3            # peak learning rate of the fine-tuning stage
+    ft_lr: float = 1e-3            # peak learning rate of the fine-tuning stage
     agreement_n: int = 500         # G's samples for eq. (2)
     ablations: tuple = ()
     arms: tuple = ARMS             # the arms this process trains (others may train the rest)
@@ -268,7 +268,7 @@ def train_handsoff_segmenter(dataset,               # a generated dataset folder
                              n_labeled:int|None=None, # its first N images (default: all)
                              test='toyfaces',       # held-out scores: 'toyfaces', a labeled folder, or None
                              steps:int=1000, ft_steps:int=1000, batch:int=16, width:int=16, levels:int=3,
-                             lr:float=5e-3, ft_lr:float=5e-3, seed:int=0, device=None,
+                             lr:float=5e-3, ft_lr:float=1e-3, seed:int=0, device=None,
                              progress:bool=True) -> Path:
     "Train the downstream `UNet` on `dataset`, fine-tune it on `labeled` (eq. 1), score and save it → its path."
     out, device = Path(out), device or default_device()
