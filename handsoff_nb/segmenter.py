@@ -6,7 +6,7 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/segmenter.html.md"""
 
 # %% ../nbs/08a_segmenter.ipynb #129173d1
 from __future__ import annotations
-import hashlib, json, math, os, platform, time
+import json, math, os, platform, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
@@ -232,7 +232,8 @@ def label_efficiency(cfg:CurveConfig, work, out, G, E, labeled=None, w_avg:Tenso
         a = judge_agreement(G, lg, cfg.agreement_n, w_avg, judge=judge)
         agf.write_text(json.dumps({**read(), str(N): a}, indent=1))  # re-read: curves of other N may share `work`
     ag = read()
-    runs = run_curve(cfg, work, datasets['handsoff'], labeled, f'{_budget_tag(cfg)}_{fingerprint(G, E)}', device, progress, train)
+    tag = f'{_budget_tag(cfg)}_{fingerprint(G, E)}'  # the runs' data, budget and models
+    runs = run_curve(cfg, work, datasets['handsoff'], labeled, tag, device, progress, train)
     summary = summarize(runs)
     res = dict(config=asdict(cfg), runs=runs, summary=summary, agreement={str(N): ag[str(N)] for N in cfg.Ns},
                multiplier={str(N): label_multiplier(summary, N) for N in cfg.Ns},
