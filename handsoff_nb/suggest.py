@@ -110,7 +110,7 @@ def random_picks(f, # (B,k) features, or any sequence of B items
     "`n` distinct indices drawn uniformly (`random.Random(seed).sample`): the baseline to beat."
     return random.Random(seed).sample(range(len(f)), n)
 
-METHODS = dict(random=random_picks, kcenter=kcenter_greedy, kmeans=kmeans_picks, uncertainty=None)  # eq. (6): below
+METHODS = dict(random=random_picks, kcenter=kcenter_greedy, kmeans=kmeans_picks)
 
 # %% ../nbs/09a_suggest.ipynb #c041838e
 def suggest(pool,               # a folder of images (or of `images/`), or `(img, names)`
@@ -124,12 +124,14 @@ def suggest(pool,               # a folder of images (or of `images/`), or `(img
             G:Generator|None=None, # 'uncertainty': its generator (default: the shipped one)
            ) -> list:
     "The names of the `n` images of `pool` to label first (or next, after `exclude`)."
-    if method not in METHODS: raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
+    if method not in (*METHODS, 'uncertainty'):
+        raise ValueError(f"method must be one of {(*METHODS, 'uncertainty')}, got {method!r}")
     if n < 1: raise ValueError(f"n must be a positive count, got {n}")
     if method == 'uncertainty' and lg is None: raise ValueError("method 'uncertainty' needs the label generator "
                                                                 "trained on the images labeled so far (lg)")
     names = pool[1] if isinstance(pool, tuple) else [f.stem for f in pool_files(pool)]
-    skip = {names.index(x) for x in map(lambda s: Path(s).stem, exclude) if x in names}
+    pos = {x: i for i, x in enumerate(names)}
+    skip = {pos[Path(x).stem] for x in exclude if Path(x).stem in pos}
     if n > len(names) - len(skip):
         raise ValueError(f"asked for {n} images, but the pool holds only {len(names) - len(skip)} not labeled yet")
     if method == 'random':
@@ -172,6 +174,7 @@ def uncertainty_picks(f:Tensor, # (B,k) features (`pool_features`)
                       n:int, exclude=(), # indices already labeled
                       top:int=3) -> list:
     "Eq. (6): k-means picks (eq. 3) among the `top`·n most uncertain images not in `exclude`."
-    cand = [i for i in u.argsort(descending=True).tolist() if i not in set(exclude)][:top * n]
+    skip = set(exclude)
+    cand = [i for i in u.argsort(descending=True).tolist() if i not in skip][:top * n]
     if len(cand) < n: raise ValueError(f"asked for {n} images, but only {len(cand)} are not labeled yet")
     return [cand[i] for i in kmeans_picks(f[cand], n)]
