@@ -20,6 +20,12 @@ a random second half).
 
     OMP_NUM_THREADS=1 python benchmarks/bench_suggest.py --ns 4 8 --methods --uncertainty-draws 5 \
         --out benchmarks/results/suggest_uncertainty.json
+
+`--class-power γ` ranks the second round by the class-weighted uncertainty of eq. (5b) instead; its runs are named
+`uncertainty-cw{γ}` (the random draws and first rounds are shared, and reused from `--work`):
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_suggest.py --ns 8 --methods --uncertainty-draws 5 --class-power 1 \
+        --out benchmarks/results/suggest_uncertainty_cw1.json
 """
 import argparse, json, os, platform, statistics, time
 from datetime import datetime, timezone
@@ -44,11 +50,11 @@ def run_one(G, E, w_avg, judge, names, work:Path, a) -> dict:
     return dict(agreement=judge_agreement(G, lg, a.n_judge, w_avg, judge=judge, seed=0)['miou'], seconds=round(time.time() - t0, 1))
 
 
-def paired_table(rows:list, ns) -> str:
+def paired_table(rows:list, ns, unc:str='uncertainty') -> str:
     "Markdown table: per N, the second round's agreement and its gain over the random draw it is paired with."
     out = ['| N | random draws (paired) | uncertainty round 2 | gain (mean ± std, min..max) |', '|---|---|---|---|']
     for n in ns:
-        u = sorted((x for x in rows if x['N'] == n and x['method'] == 'uncertainty'), key=lambda x: x['draw'])
+        u = sorted((x for x in rows if x['N'] == n and x['method'] == unc), key=lambda x: x['draw'])
         if not u: continue
         r = {x['draw']: x['agreement'] for x in rows if x['N'] == n and x['method'] == 'random'}
         g = [x['agreement'] - r[x['draw']] for x in u]
@@ -80,11 +86,13 @@ def main(argv=None):
                     'another check of the same method; its runs are cached in WORK/pool<start>)')
     ap.add_argument('--draws', type=int, default=5); ap.add_argument('--methods', nargs='*', default=['kmeans', 'kcenter'])
     ap.add_argument('--uncertainty-draws', type=int, default=0, help='second-round (eq. 6) runs, paired with random draws 0..D-1')
+    ap.add_argument('--class-power', type=float, default=0., help='γ of eq. (5b) for the second round (0: eq. 5)')
     ap.add_argument('--refine-steps', type=int, default=200); ap.add_argument('--ensemble', type=int, default=2)
     ap.add_argument('--n-judge', type=int, default=128); ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--work', default=str(ROOT/'runs'/'bench_suggest'))
     ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'suggest.json'))
     a = ap.parse_args(argv)
+    unc = 'uncertainty' if not a.class_power else f'uncertainty-cw{a.class_power:g}'
     if a.uncertainty_draws > a.draws: ap.error('--uncertainty-draws pairs with random draws: it needs --draws at least as large')
     torch.set_num_threads(a.threads)
     G, w_avg, _ = load_generator(shipped_path('generator')); G.eval()
@@ -94,7 +102,7 @@ def main(argv=None):
     img, names = read_pool(pool, G.size)
     rows, t_all, out = [], time.time(), Path(a.out)
     meta = dict(torch=torch.__version__, threads=a.threads, cpu=platform.machine(), pool=f"POOL_SEEDS[{a.pool_start}:{a.pool_start + a.pool_size}]",
-                ns=a.ns, draws=a.draws, methods=a.methods, uncertainty_draws=a.uncertainty_draws, refine_steps=a.refine_steps, ensemble=a.ensemble,
+                ns=a.ns, draws=a.draws, methods=a.methods, uncertainty_draws=a.uncertainty_draws, class_power=a.class_power, refine_steps=a.refine_steps, ensemble=a.ensemble,
                 lg_steps='lg_steps_for(N, 600) (handsoff_dataset default)', n_judge=a.n_judge,
                 encoder=shipped_path('encoder').name, k=16)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -102,14 +110,15 @@ def main(argv=None):
         choices = {m: suggest((img, names), n, E, method=m) for m in a.methods}
         choices |= {('random', d): suggest((img, names), n, method='random', seed=d) for d in range(a.draws)}
         for d in range(a.uncertainty_draws):
-            choices[('uncertainty', d)] = None  # chosen after its first round is trained
+            choices[(unc, d)] = None  # chosen after its first round is trained
         for key, picked in choices.items():
             meth, draw = key if isinstance(key, tuple) else (key, None)
-            if meth == 'uncertainty':  # round 1: the first half of random draw `draw`; round 2: eq. (6) of 09a
+            if meth == unc:  # round 1: the first half of random draw `draw`; round 2: eq. (6) of 09a
                 first = choices[('random', draw)][:n // 2]
                 run_one(G, E, w_avg, judge, first, work/f"N{n // 2}_round1_{draw}", a)
                 lg = load_label_generator(work/f"N{n // 2}_round1_{draw}"/'label_generator.pt')
-                picked = first + suggest((img, names), n - n // 2, E, method='uncertainty', exclude=first, lg=lg, G=G)
+                picked = first + suggest((img, names), n - n // 2, E, method='uncertainty', exclude=first, lg=lg, G=G,
+                                         class_power=a.class_power)
             r = run_one(G, E, w_avg, judge, picked, work/f"N{n}_{meth}{'' if draw is None else draw}", a)
             rows.append(dict(N=n, method=meth, draw=draw, names=picked, **r))
             print(json.dumps({k: v for k, v in rows[-1].items() if k != 'names'}), flush=True)
@@ -117,7 +126,7 @@ def main(argv=None):
             res = dict(meta=dict(meta, date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                                  seconds=round(time.time() - t_all), loadavg_1min=os.getloadavg()[0]),
                        rows=rows, table=table(rows, done, a.methods) if a.draws else '')
-            if a.uncertainty_draws: res['paired_table'] = paired_table(rows, done)
+            if a.uncertainty_draws: res['paired_table'] = paired_table(rows, done, unc)
             out.write_text(json.dumps(res, indent=1) + '\n')  # after every run: an interrupted run keeps its rows
     print(res['table'])
     if a.uncertainty_draws: print(res['paired_table'])

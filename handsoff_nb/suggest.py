@@ -10,9 +10,10 @@ import random, shutil
 from pathlib import Path
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from PIL import Image, ImageOps, UnidentifiedImageError
-from .core import img2tensor, tensor2img, shipped_path
+from .core import CLASSES, img2tensor, tensor2img, shipped_path
 from .data import IMAGE_SUFFIXES, render_toyfaces
 from .stylegan2 import Generator, shipped_generator
 from .inversion import Encoder, load_encoder
@@ -122,6 +123,7 @@ def suggest(pool,               # a folder of images (or of `images/`), or `(img
             exclude=(),         # names already labeled: never suggested
             lg=None,            # 'uncertainty': the label generator trained on the labeled ones (`generate`'s)
             G:Generator|None=None, # 'uncertainty': its generator (default: the shipped one)
+            class_power:float=0., # 'uncertainty': γ of eq. (5b), weight for rare parts (0: eq. 5)
            ) -> list:
     "The names of the `n` images of `pool` to label first (or next, after `exclude`)."
     if method not in (*METHODS, 'uncertainty'):
@@ -142,7 +144,7 @@ def suggest(pool,               # a folder of images (or of `images/`), or `(img
     f = pool_features(img, E, k)
     if method == 'uncertainty':
         G = shipped_generator()[0] if G is None else G
-        return [names[i] for i in uncertainty_picks(f, pool_uncertainty(img, E, G, lg), n, skip)]
+        return [names[i] for i in uncertainty_picks(f, pool_uncertainty(img, E, G, lg, class_power=class_power), n, skip)]
     keep = [i for i in range(len(names)) if i not in skip]
     return [names[keep[i]] for i in METHODS[method](f[keep], n)]
 
@@ -160,14 +162,19 @@ from .segmenter import judge_agreement  # eq. (4) is eq. (2) of `08a`: one imple
 # %% ../nbs/09a_suggest.ipynb #5a1e0002
 @torch.no_grad()
 def pool_uncertainty(img:Tensor, # (B,3,H,W) in [-1,1], at the encoder's size
-                     E:Encoder, G:Generator, lg, batch:int=32) -> Tensor:
-    "Eq. (5): the label generator's mean ensemble uncertainty on each image's encoder inversion → (B,)."
-    dev, out = next(G.parameters()).device, []
+                     E:Encoder, G:Generator, lg, batch:int=32,
+                     class_power:float=0.) -> Tensor: # γ of eq. (5b); 0: every pixel counts the same (eq. 5)
+    "Eq. (5)/(5b): the label generator's (class-weighted) mean ensemble uncertainty on each image's inversion → (B,)."
+    dev, s, cnt = next(G.parameters()).device, [], []
     for x in img.split(batch):
         ws, delta = E.encode(x.to(dev))  # (b,n_latent,D), (b,C,r,r) or None
         off = None if delta is None else (E.cfg.offset_layer, delta)
-        out.append(predict_labels(G, lg, ws, offset=off)['unc'].flatten(1).mean(1).cpu())
-    return torch.cat(out)
+        o = predict_labels(G, lg, ws, offset=off)
+        hot = F.one_hot(o['mask'].flatten(1), len(CLASSES)).float()  # (b,HW,C)
+        s.append(torch.einsum('bp,bpc->bc', o['unc'].flatten(1).float(), hot).cpu()); cnt.append(hot.sum(1).cpu())
+    s, cnt = torch.cat(s), torch.cat(cnt)  # (B,C) summed uncertainty and pixel count of each predicted class
+    w = (cnt.sum() / cnt.sum(0).clamp_min(1)) ** class_power  # (C,) rare classes over the whole pool weigh more
+    return (s * w).sum(1) / (cnt * w).sum(1)
 
 def uncertainty_picks(f:Tensor, # (B,k) features (`pool_features`)
                       u:Tensor, # (B,) uncertainties (`pool_uncertainty`)
