@@ -22,7 +22,7 @@ from .stylegan2 import Generator, truncate, safe_load, CheckpointError
 from .data import save_labeled_folder, load_labeled_folder
 from .inversion import invert, refine_weights, refine_lpips
 from .label_generator import (LGConfig, LabelGenerator, train_label_generator, predict_labels, reconstruction_trust,
-                                         calibrate_keypoints, entropy, uncertainty_score, lg_steps_for)
+                                         calibrate_keypoints, entropy, uncertainty_score, lg_steps_for, decode_keypoints)
 
 # %% auto #0
 __all__ = ['OFFSET_LAYER', 'PREVIEW_COLS', 'image_seed', 'z_for', 'latents_for', 'SegmenterLabeler', 'keep_mask', 'shard_name',
@@ -49,14 +49,18 @@ def latents_for(G:Generator, seeds, # integer seeds, one per image
 
 # %% ../nbs/07_generate.ipynb #d22e591d
 class SegmenterLabeler:
-    "A labeler from `G` and an image segmenter (e.g. the judge U-Net): mask + entropy score."
+    "A labeler from `G` and an image segmenter (the judge, a trained `UNet`): mask, entropy score, keypoints, depth."
     def __init__(self, G:Generator, net:torch.nn.Module): self.G, self.net = G.eval(), net.eval()
     @torch.no_grad()
     def __call__(self, ws:Tensor) -> dict:
         img = self.G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
-        p = self.net(img)['logits'].softmax(1)  # (B,C,H,W)
-        u = entropy(p, 1)                         # (B,H,W), eq. (2)
-        return dict(img=img, mask=p.argmax(1), uncertainty=u, score=uncertainty_score(u))
+        o = self.net(img)
+        p = o['logits'].softmax(1)  # (B,C,H,W)
+        u = entropy(p, 1)           # (B,H,W), eq. (2)
+        out = dict(img=img, mask=p.argmax(1), uncertainty=u, score=uncertainty_score(u))
+        if 'heatmaps' in o: out['kps'] = decode_keypoints(o['heatmaps'].sigmoid())  # (B,K,3): x, y, peak
+        if 'depth' in o: out['depth'] = o['depth']                                 # (B,1,H,W)
+        return out
 
 # %% ../nbs/07_generate.ipynb #f695b58d
 def keep_mask(score:Tensor, # (B,) image scores, higher = more uncertain

@@ -16,8 +16,7 @@ from PIL import Image
 from .core import CLASSES, KEYPOINTS, default_device, img2tensor
 from .data import load_labeled_folder, labeled_samples_path, save_labeled_folder
 from .quality import UNet, save_unet, load_unet, judge_path, confusion, predict_masks
-from .generate import latents_for, image_seed, load_label_generator, fingerprint, save_preview
-from .label_generator import predict_labels
+from .generate import latents_for, image_seed, load_label_generator, fingerprint, save_preview, LGLabeler
 from .evaluate import (BenchConfig, train_downstream, evaluate_model, heldout_set, fewshot_data, load_generated,
                        pretrain_backbone, summarize, make_handsoff_data, seg_metrics, predict, _load_log, _budget_tag)
 
@@ -38,15 +37,17 @@ def finetune(net:UNet, data:dict, # the N real images: `img`, `mask`, `kps`, `de
 AGREEMENT_SEED = 7  # generation seed of the agreement samples: datasets use seed 0
 
 @torch.no_grad()
-def judge_agreement(G, lg, n:int=500, w_avg:Tensor|None=None, psi:float=0.7, judge:UNet|None=None,
+def judge_agreement(G, lg, # a label generator, or any labeler of `G`'s latents (`SegmenterLabeler`)
+                    n:int=500, w_avg:Tensor|None=None, psi:float=0.7, judge:UNet|None=None,
                     seed:int=AGREEMENT_SEED, batch:int=50) -> dict:
     "Eq. (2): `miou` and per-class `iou` of `lg`'s masks against the judge's on `n` fresh samples of `G`."
+    label = LGLabeler(G, lg) if isinstance(lg, torch.nn.Module) else lg
     dev = next(G.parameters()).device
     judge, cm = judge or load_unet(judge_path(), dev), 0
     w_avg = (G.mean_latent(4096) if w_avg is None else w_avg).reshape(1, -1).to(dev)
     for i in range(0, n, batch):
         ws = latents_for(G, [image_seed(seed, j) for j in range(i, min(n, i + batch))], w_avg, psi)
-        out = predict_labels(G, lg, ws)
+        out = label(ws)
         cm = cm + confusion(out['mask'].cpu(), predict_masks(judge, out['img']))
     return seg_metrics(cm)
 
