@@ -61,6 +61,8 @@ def check_args(a) -> str|None:
         if not 0 <= a.trust_drop < 1: return f"--trust-drop must be in [0, 1), got {a.trust_drop}"
         if a.shard_index is not None and not 0 <= a.shard_index < (a.num_shards or 0):
             return f"--shard-index must be in 0..NUM_SHARDS-1 and needs --num-shards, got {a.shard_index}"
+        if a.segmenter and (a.labeled or a.encoder):
+            return "--segmenter labels G's samples itself: leave out --labeled and --encoder"
     if a.cmd == 'train-segmenter' and not a.ft_lr > 0: return f"--ft-lr must be positive, got {a.ft_lr}"
     return None
 
@@ -259,6 +261,13 @@ def cmd_generate(a) -> dict:
     p = load_profile(a.profile)
     dev = torch.device(a.device) if a.device else default_device()
     G, w_avg = _load_models(a, dev)
+    if a.segmenter:  # eq. (4) of 08a: a trained segmenter labels G's samples
+        from handsoff_nb.segmenter import segmenter_dataset
+        idx = segmenter_dataset(G, a.segmenter, a.out, a.n or p.n_generate, w_avg=w_avg, seed=a.seed, psi=a.psi,
+                                shard_size=a.shard_size, drop_frac=a.drop_frac, num_shards=a.num_shards,
+                                shard_index=a.shard_index)
+        if not getattr(a, 'quiet', False): print(json.dumps(idx, indent=1))
+        return idx
     lab = _labeled_for(a.labeled, G.size, a.resize)
     E = _load_fitting_encoder(a.encoder or shipped_path('encoder'), G, dev)
     idx = handsoff_dataset(G, E, lab, a.out, a.n or p.n_generate,
@@ -490,6 +499,8 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument('--generator', default=None, help='generator checkpoint (default: shipped toy model)')
     g.add_argument('--encoder', default=None, help='encoder file (default: shipped toy encoder)')
     g.add_argument('--labeled', default=None, help='labeled folder (default: shipped ToyFaces few)')
+    g.add_argument('--segmenter', default=None, help="label G's samples with this trained segmenter (train-segmenter's "
+                   "segmenter.pt) instead of a label generator: no labeled folder, encoder or inversion")
     g.add_argument('--n-labeled', type=int, default=None); g.add_argument('--lg-steps', type=int, default=None)
     g.add_argument('--ensemble', type=int, default=None); g.add_argument('--refine-steps', type=int, default=None,
                    help='refinement steps per labeled image (default: 1000)')

@@ -16,14 +16,15 @@ from PIL import Image
 from .core import CLASSES, KEYPOINTS, default_device, img2tensor
 from .data import load_labeled_folder, labeled_samples_path, save_labeled_folder
 from .quality import UNet, save_unet, load_unet, judge_path, confusion, predict_masks
-from .generate import latents_for, image_seed, load_label_generator, fingerprint, save_preview, LGLabeler
+from .generate import (latents_for, image_seed, load_label_generator, fingerprint, save_preview, LGLabeler,
+                                  SegmenterLabeler, generate_dataset)
 from .evaluate import (BenchConfig, train_downstream, evaluate_model, heldout_set, fewshot_data, load_generated,
                        pretrain_backbone, summarize, make_handsoff_data, seg_metrics, predict, _load_log, _budget_tag)
 
 # %% auto #0
 __all__ = ['AGREEMENT_SEED', 'ARMS', 'IMAGE_SUFFIXES', 'finetune', 'judge_agreement', 'CurveConfig', 'train_arm', 'claim',
            'run_curve', 'label_multiplier', 'curve_table', 'plot_curve', 'label_efficiency', 'train_handsoff_segmenter',
-           'load_segmenter', 'read_images', 'predict_folder']
+           'load_segmenter', 'read_images', 'predict_folder', 'segmenter_dataset']
 
 # %% ../nbs/08a_segmenter.ipynb #c09a9792
 def finetune(net:UNet, data:dict, # the N real images: `img`, `mask`, `kps`, `depth`
@@ -346,3 +347,16 @@ def predict_folder(segmenter, images, out, resize:bool=False, device=None, n_pre
                         meta=dict(predicted_by=src, **{k: info.get(k) for k in ('dataset', 'labeled', 'date')}))
     save_preview(batch, out/'predictions.png', n=n_preview)
     return dict(n=len(names), out=str(out), preview=str(out/'predictions.png'))
+
+# %% ../nbs/08a_segmenter.ipynb #5e9d0002
+def segmenter_dataset(G, segmenter, # `train_handsoff_segmenter`'s file (same image size as `G`)
+                      out, n:int,  # output folder (the dataset goes to `out/dataset`); images to generate
+                      w_avg:Tensor|None=None, seed:int=0, progress:bool=True, **gen_kwargs) -> dict:
+    "Eq. (4): `n` samples of `G` labeled by a trained segmenter → `generate_dataset`'s summary."
+    dev = next(G.parameters()).device
+    net, info = load_segmenter(segmenter, dev)
+    if info.get('size') != G.size:
+        raise ValueError(f"{segmenter} works on {info.get('size')} px images but the generator draws {G.size} px")
+    meta = dict(segmenter=str(Path(segmenter).resolve()), models=fingerprint(G, net))
+    return generate_dataset(G, SegmenterLabeler(G, net), Path(out)/'dataset', n, w_avg=w_avg, seed=seed,
+                            progress=progress, info=meta, **gen_kwargs)

@@ -7,6 +7,7 @@ import pytest
 import torch
 from handsoff_nb.cli import main
 from handsoff_nb.data import load_labeled_folder, save_labeled_folder, render_toyfaces
+from handsoff_nb.evaluate import load_generated, predict
 from handsoff_nb.segmenter import label_multiplier, load_segmenter, read_images
 
 
@@ -64,6 +65,22 @@ def test_resume_skips_the_first_stage(made, tmp_path):
     assert (d/'seg'/'stage1.pt').stat().st_mtime_ns == before
     _, info = load_segmenter(d/'seg'/'segmenter.pt', 'cpu')
     assert info['n_labeled'] is None and info['scores'] is None
+
+
+def test_generate_with_a_segmenter(made, tmp_path):
+    "Eq. (4) of 08a: `generate --segmenter` labels new samples of G with the trained segmenter."
+    d, _ = made
+    seg = d/'seg'/'segmenter.pt'
+    rc, _, err = run(['generate', '--segmenter', seg, '--out', tmp_path/'rl', '--n', 6, '--shard-size', 3])
+    assert rc == 0, err
+    idx = json.loads((tmp_path/'rl'/'dataset'/'dataset.json').read_text())
+    assert idx['complete'] and idx['n_images'] == 6
+    ds = load_generated(tmp_path/'rl')
+    assert ds['kps'].shape[1:] == (5, 3) and ds['depth'].shape[1:] == (1, 64, 64)
+    agree = (predict(load_segmenter(seg, 'cpu')[0], ds['img'])['mask'] == ds['mask']).float().mean()
+    assert agree > 0.95, agree  # the saved masks are the segmenter's (up to the images' 8-bit rounding)
+    _one_error(*run(['generate', '--segmenter', seg, '--labeled', d, '--out', tmp_path/'x'])[::2], 'leave out')
+    _one_error(*run(['generate', '--segmenter', tmp_path/'none.pt', '--out', tmp_path/'x'])[::2], 'no such segmenter')
 
 
 def _one_error(rc, err, *words):
