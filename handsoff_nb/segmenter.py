@@ -17,7 +17,7 @@ from .core import CLASSES, KEYPOINTS, default_device, img2tensor
 from .data import load_labeled_folder, labeled_samples_path, save_labeled_folder
 from .quality import UNet, save_unet, load_unet, judge_path, confusion, predict_masks
 from .generate import (latents_for, image_seed, load_label_generator, fingerprint, save_preview, LGLabeler,
-                                  SegmenterLabeler, generate_dataset)
+                       SegmenterLabeler, generate_dataset)
 from .evaluate import (BenchConfig, train_downstream, evaluate_model, heldout_set, fewshot_data, load_generated,
                        pretrain_backbone, summarize, make_handsoff_data, seg_metrics, predict, _load_log, _budget_tag)
 
