@@ -35,7 +35,7 @@ _COUNTS = {  # subcommand → {argument: its smallest sensible value}; None (not
     'demo': dict(n=2, n_generate=1),
     'benchmark': dict(threads=1),
     'curve': dict(threads=1),
-    'train-segmenter': dict(n_labeled=1, steps=1, ft_steps=0, batch=1),
+    'train-segmenter': dict(n_labeled=1, steps=1, ft_steps=0, batch=1, members=1),
     'suggest': dict(n=1),
 }
 
@@ -411,11 +411,12 @@ def cmd_train_segmenter(a) -> Path:
     dev = torch.device(a.device) if a.device else default_device()
     test = None if a.test == 'none' else a.test
     f = train_handsoff_segmenter(a.dataset, a.out, a.labeled, a.n_labeled, test, a.steps, a.ft_steps, a.batch,
-                                 ft_lr=a.ft_lr, seed=a.seed, device=dev)
+                                 ft_lr=a.ft_lr, seed=a.seed, members=a.members, device=dev)
     info = json.loads((Path(a.out)/'segmenter.json').read_text())
     sc = info['scores'] or {}
     ft = f", fine-tuned on {info['n_labeled']} labeled" if info['n_labeled'] else ''
-    print(f"segmenter → {f}  (trained on {info['n_generated']} generated images{ft})")
+    k = f", {info['members']} members averaged" if info.get('members', 1) > 1 else ''
+    print(f"segmenter → {f}  (trained on {info['n_generated']} generated images{ft}{k})")
     if sc: print(f"held-out ({info['test']}): mIoU {sc['miou']:.3f}" + (f", PCK@0.05 {sc['pck']:.3f}" if 'pck' in sc else '')
                  + (f", AbsRel {sc['absrel']:.3f}" if 'absrel' in sc else ''))
     return f
@@ -553,6 +554,8 @@ def make_parser() -> argparse.ArgumentParser:
     sg.add_argument('--steps', type=int, default=1000); sg.add_argument('--ft-steps', type=int, default=1000)
     sg.add_argument('--ft-lr', type=float, default=1e-3, help='peak learning rate of the fine-tuning stage')
     sg.add_argument('--batch', type=int, default=16); sg.add_argument('--seed', type=int, default=0)
+    sg.add_argument('--members', type=int, default=1, help='average K segmenters trained with seeds SEED … SEED+K-1 '
+                    '(eq. 5 of 08a: about +0.02 to +0.04 mIoU with K = 3, K times the time)')
     sg.add_argument('--device', default=None)
     r2 = sub.add_parser('predict', help='label a folder of new images with a saved segmenter')
     r2.set_defaults(fn=cmd_predict)

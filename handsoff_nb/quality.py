@@ -20,9 +20,9 @@ from .core import confusion, iou_from_confusion  # eq. (2) below, exported into 
 from .data import render_toyfaces
 
 # %% auto #0
-__all__ = ['JUDGE_SEEDS', 'PARTS_REQUIRED', 'UNet', 'train_segmenter', 'save_unet', 'load_unet', 'judge_path', 'predict_masks',
-           'frechet_distance', 'part_stats', 'sample_images', 'judge_features', 'area_distance', 'real_faces',
-           'gan_quality', 'fd_evaluator', 'plot_part_areas']
+__all__ = ['JUDGE_SEEDS', 'PARTS_REQUIRED', 'UNet', 'train_segmenter', 'unet_args', 'save_unet', 'load_unet', 'judge_path',
+           'predict_masks', 'frechet_distance', 'part_stats', 'sample_images', 'judge_features', 'area_distance',
+           'real_faces', 'gan_quality', 'fd_evaluator', 'plot_part_areas']
 
 # %% ../nbs/02c_gan_quality.ipynb #c8942a39
 def _block(c_in:int, c_out:int) -> nn.Sequential:
@@ -79,11 +79,14 @@ def train_segmenter(steps:int=1500, batch:int=16, size:int=64, width:int=16, lr:
     return net.eval()
 
 # %% ../nbs/02c_gan_quality.ipynb #12db265b
+def unet_args(net:UNet) -> dict:
+    "The constructor arguments that rebuild `net`'s shape."
+    return dict(n_classes=net.seg.out_channels, n_kps=net.kps.out_channels if net.kps is not None else 0,
+                depth=net.depth is not None, width=net.seg.in_channels, levels=len(net.downs))
+
 def save_unet(net:UNet, path, **meta):
     "Save a `UNet`'s state dict and constructor arguments (weights_only-loadable)."
-    args = dict(n_classes=net.seg.out_channels, n_kps=net.kps.out_channels if net.kps is not None else 0,
-                depth=net.depth is not None, width=net.seg.in_channels, levels=len(net.downs))
-    torch.save(dict(state_dict=net.state_dict(), args=args, meta=json.dumps(meta)), path)
+    torch.save(dict(state_dict=net.state_dict(), args=unet_args(net), meta=json.dumps(meta)), path)
 
 def load_unet(path, device=None) -> UNet:
     "Load a `UNet` saved by `save_unet`."

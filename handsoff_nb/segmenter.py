@@ -15,7 +15,7 @@ from torch import Tensor
 from PIL import Image
 from .core import CLASSES, KEYPOINTS, default_device, img2tensor
 from .data import load_labeled_folder, labeled_samples_path, save_labeled_folder
-from .quality import UNet, save_unet, load_unet, judge_path, confusion, predict_masks
+from .quality import UNet, unet_args, save_unet, load_unet, judge_path, confusion, predict_masks
 from .generate import (latents_for, image_seed, load_label_generator, fingerprint, save_preview, LGLabeler,
                        SegmenterLabeler, generate_dataset)
 from .evaluate import (BenchConfig, train_downstream, evaluate_model, heldout_set, fewshot_data, load_generated,
@@ -23,8 +23,9 @@ from .evaluate import (BenchConfig, train_downstream, evaluate_model, heldout_se
 
 # %% auto #0
 __all__ = ['AGREEMENT_SEED', 'ARMS', 'IMAGE_SUFFIXES', 'finetune', 'judge_agreement', 'CurveConfig', 'train_arm', 'claim',
-           'run_curve', 'label_multiplier', 'curve_table', 'plot_curve', 'label_efficiency', 'train_handsoff_segmenter',
-           'load_segmenter', 'read_images', 'predict_folder', 'segmenter_dataset']
+           'run_curve', 'label_multiplier', 'curve_table', 'plot_curve', 'label_efficiency', 'UNetEnsemble',
+           'save_segmenter', 'train_handsoff_segmenter', 'load_segmenter', 'read_images', 'predict_folder',
+           'segmenter_dataset']
 
 # %% ../nbs/08a_segmenter.ipynb #c09a9792
 def finetune(net:UNet, data:dict, # the N real images: `img`, `mask`, `kps`, `depth`
@@ -264,16 +265,51 @@ def _score(net:UNet, test, size:int) -> dict|None:
     data = heldout_set(500, size) if test == 'toyfaces' else load_labeled_folder(test, size=size)
     return evaluate_model(net, data)
 
+# %% ../nbs/08a_segmenter.ipynb #e45e0002
+class UNetEnsemble(torch.nn.Module):
+    "K downstream `UNet`s as one (eq. 5): log of the mean softmax as `logits`, mean heatmap logits and depth."
+    def __init__(self, nets): super().__init__(); self.nets = torch.nn.ModuleList(nets)
+    def forward(self, img:Tensor) -> dict: # img (B,3,H,W) in [-1,1]
+        outs = [n(img) for n in self.nets]
+        out = dict(logits=torch.stack([o['logits'].softmax(1) for o in outs]).mean(0).clamp_min(1e-8).log())
+        for k in ('heatmaps', 'depth'):  # (B,K,H,W), (B,1,H,W)
+            if k in outs[0]: out[k] = torch.stack([o[k] for o in outs]).mean(0)
+        return out
+
+def save_segmenter(net, path, **info):
+    "Save a `UNet` (as `save_unet`) or a `UNetEnsemble` (its members' weights and shapes) with `info`."
+    if not isinstance(net, UNetEnsemble): return save_unet(net, path, **info)
+    torch.save(dict(members=[dict(state_dict=n.state_dict(), args=unet_args(n)) for n in net.nets],
+                    meta=json.dumps(info)), path)
+
+
 # %% ../nbs/08a_segmenter.ipynb #aff5a022
+def _train_member(data, real, out:Path, k:int, members:int, steps, ft_steps, batch, width, levels, lr, ft_lr,
+                  seed:int, device, progress) -> UNet:
+    "Member `k` of a segmenter: first stage on `data` and fine-tuning on `real`, each saved when it ends."
+    s1 = out/('stage1.pt' if k == 0 else f'stage1_m{k}.pt')
+    s2 = out/f'stage2_m{k}.pt' if members > 1 and real is not None else None  # a finished member is kept
+    if s2 is not None and s2.exists(): return load_unet(s2, device)
+    if s1.exists(): net = load_unet(s1, device)
+    else:
+        net = train_downstream(data, steps, batch, seed, width=width, levels=levels, lr=lr, device=device,
+                               progress=progress)
+        save_unet(net, s1, stage='generated', steps=steps, seed=seed)
+    if real is not None: net = finetune(net, real, ft_steps, batch, seed, ft_lr, device=device, progress=progress)
+    if s2 is not None: save_unet(net, s2, stage='fine-tuned', ft_steps=ft_steps, seed=seed)
+    return net
+
 def train_handsoff_segmenter(dataset,               # a generated dataset folder (`generate`'s `out` or its `dataset/`)
-                             out,                   # folder for `segmenter.pt`, `segmenter.json`, `stage1.pt`
+                             out,                   # folder for `segmenter.pt`, `segmenter.json`, `stage1*.pt`
                              labeled=None,          # labeled folder to fine-tune on (None: no fine-tuning)
                              n_labeled:int|None=None, # its first N images (default: all)
                              test='toyfaces',       # held-out scores: 'toyfaces', a labeled folder, or None
                              steps:int=1000, ft_steps:int=1000, batch:int=16, width:int=16, levels:int=3,
-                             lr:float=5e-3, ft_lr:float=1e-3, seed:int=0, device=None,
-                             progress:bool=True) -> Path:
+                             lr:float=5e-3, ft_lr:float=1e-3, seed:int=0,
+                             members:int=1,         # K of eq. (5): seeds `seed` … `seed + K - 1`, averaged
+                             device=None, progress:bool=True) -> Path:
     "Train the downstream `UNet` on `dataset`, fine-tune it on `labeled` (eq. 1), score and save it → its path."
+    if not (isinstance(members, int) and members >= 1): raise ValueError(f"members must be ≥ 1, got {members!r}")
     out, device = Path(out), device or default_device()
     data = load_generated(dataset)  # every input is checked before any work or any file is written
     size = data['img'].shape[-1]
@@ -283,21 +319,17 @@ def train_handsoff_segmenter(dataset,               # a generated dataset folder
         _check_images(real['img'], size, str(labeled))
         real = {k: v[:n_labeled] for k, v in real.items() if torch.is_tensor(v)}
     out.mkdir(parents=True, exist_ok=True)
-    s1 = out/'stage1.pt'
-    if s1.exists(): net = load_unet(s1, device)
-    else:
-        net = train_downstream(data, steps, batch, seed, width=width, levels=levels, lr=lr, device=device,
-                               progress=progress)
-        save_unet(net, s1, stage='generated', steps=steps)
-    if real is not None: net = finetune(net, real, ft_steps, batch, seed, ft_lr, device=device, progress=progress)
+    nets = [_train_member(data, real, out, k, members, steps, ft_steps, batch, width, levels, lr, ft_lr, seed + k,
+                          device, progress) for k in range(members)]
+    net = nets[0] if members == 1 else UNetEnsemble(nets)
     info = dict(format='handsoff_nb.segmenter/1', size=size, classes=list(CLASSES), keypoints=list(KEYPOINTS),
                 dataset=str(Path(dataset).resolve()), n_generated=len(data['img']),
                 labeled=None if labeled is None else str(Path(labeled).resolve()),
                 n_labeled=None if real is None else len(real['img']), steps=steps,
                 ft_steps=ft_steps if real is not None else 0, lr=lr, ft_lr=ft_lr, batch=batch, width=width,
-                levels=levels, seed=seed, date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+                levels=levels, seed=seed, members=members, date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
                 torch=torch.__version__, test=None if test is None else str(test), scores=_score(net, test, size))
-    save_unet(net, out/'segmenter.pt', **info)
+    save_segmenter(net, out/'segmenter.pt', **info)
     (out/'segmenter.json').write_text(json.dumps(info, indent=1) + '\n')
     return out/'segmenter.pt'
 
@@ -311,7 +343,10 @@ def load_segmenter(path, device=None) -> tuple:
     info = json.loads(ck.get('meta', '{}')) if isinstance(ck, dict) else {}
     if not str(info.get('format', '')).startswith('handsoff_nb.segmenter'):
         raise ValueError(f"{path}: not a segmenter file (written by `train_handsoff_segmenter`)")
-    return load_unet(path, device), info
+    if 'members' not in ck: return load_unet(path, device), info
+    nets = [UNet(**m['args']) for m in ck['members']]
+    for n, m in zip(nets, ck['members']): n.load_state_dict(m['state_dict'])
+    return UNetEnsemble(nets).to(device or default_device()).eval(), info
 
 # %% ../nbs/08a_segmenter.ipynb #28a8cd42
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')

@@ -83,6 +83,32 @@ def test_generate_with_a_segmenter(made, tmp_path):
     _one_error(*run(['generate', '--segmenter', tmp_path/'none.pt', '--out', tmp_path/'x'])[::2], 'no such segmenter')
 
 
+def test_an_ensemble_of_members_trains_predicts_and_labels_g(made, tmp_path):
+    "Eq. (5) of 08a: `train-segmenter --members 2` averages two seeds; `predict` and `generate --segmenter` read it."
+    d, _ = made
+    rc, out, err = run(['train-segmenter', d/'hs', '--labeled', 'data_samples/toyfaces_labeled', '--n-labeled', 4,
+                        '--steps', 4, '--ft-steps', 2, '--batch', 4, '--members', 2, '--out', tmp_path/'ens'])
+    assert rc == 0, err
+    assert '2 members averaged' in out
+    ens, info = load_segmenter(tmp_path/'ens'/'segmenter.pt', 'cpu')
+    assert info['members'] == 2 and len(ens.nets) == 2
+    a, b = (torch.load(f/'stage1.pt', weights_only=True)['state_dict'] for f in (d/'seg', tmp_path/'ens'))
+    assert all(torch.equal(a[k], b[k]) for k in a)  # member 0 has the single segmenter's seed and first stage
+    assert not torch.equal(ens.nets[0].seg.weight, ens.nets[1].seg.weight)  # member 1 trained with seed 1
+    x = render_toyfaces(range(2_000_900, 2_000_903), 64)['img']
+    with torch.no_grad():
+        p = torch.stack([m(x)['logits'].softmax(1) for m in ens.nets]).mean(0)
+        assert torch.allclose(ens(x)['logits'].exp(), p, atol=1e-5)
+    rc, _, err = run(['predict', tmp_path/'ens'/'segmenter.pt', d/'hs'/'dataset'/'shard_000000', '--out', tmp_path/'p'])
+    assert rc == 0, err
+    want = predict(ens, load_labeled_folder(d/'hs'/'dataset'/'shard_000000')['img'])['mask']
+    assert (load_labeled_folder(tmp_path/'p')['mask'] == want).float().mean() > 0.95
+    rc, _, err = run(['generate', '--segmenter', tmp_path/'ens'/'segmenter.pt', '--out', tmp_path/'rl', '--n', 3])
+    assert rc == 0, err
+    assert load_generated(tmp_path/'rl')['mask'].shape == (3, 64, 64)
+    _one_error(*run(['train-segmenter', d/'hs', '--members', 0])[::2], '--members')
+
+
 def _one_error(rc, err, *words):
     assert rc == 2 and len(err.splitlines()) == 1 and err.startswith('error: '), (rc, err)
     for w in words: assert w in err, (w, err)
