@@ -9,11 +9,12 @@ one U-Net is trained on the union for `--steps` (default 2,000: both stages of t
 curve's recipe (`CurveConfig.cpu()`: batch 16, width 16, lr 5e-3, class-weighted loss), scored on the curve's
 500 held-out faces → results/joint_training.jsonl.
 """
-import argparse, json, math, os, time
+import argparse, json, os, time
 from pathlib import Path
 import torch
 from handsoff_nb.evaluate import fewshot_data, heldout_set, evaluate_model, train_downstream, load_generated
 from handsoff_nb.segmenter import CurveConfig
+from bench_label_dose import with_replay
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,14 +31,12 @@ def main():
     for N in a.Ns:
         t = time.time()
         gen, real = load_generated(Path(a.work)/f'handsoff_N{N}'/'dataset', size=64), fewshot_data(N, size=64)
-        reps = max(1, math.ceil(a.real_share / (1 - a.real_share) * len(gen['img']) / N))
-        keys = [k for k in ('img', 'mask', 'kps', 'depth') if k in gen and k in real]
-        data = {k: torch.cat([gen[k]] + [real[k]] * reps) for k in keys}
+        data = with_replay(gen, real, a.real_share)  # the real images repeated to `real_share` of the set
         net = train_downstream(data, a.steps, cfg.batch, a.seed, width=cfg.width, levels=cfg.levels, lr=cfg.lr,
                                class_power=cfg.class_power, device='cpu')
         m = evaluate_model(net, test)
-        row = dict(N=N, seed=a.seed, steps=a.steps, real_share=round(N * reps / len(data['img']), 3), miou=m['miou'],
-                   pck=m.get('pck'), absrel=m.get('absrel'), iou=m['iou'], seconds=round(time.time() - t, 1),
+        row = dict(N=N, seed=a.seed, steps=a.steps, real_share=round(1 - len(gen['img']) / len(data['img']), 3),
+                   miou=m['miou'], pck=m.get('pck'), absrel=m.get('absrel'), iou=m['iou'], seconds=round(time.time() - t, 1),
                    loadavg=os.getloadavg()[0], date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
         print(json.dumps({k: v for k, v in row.items() if k != 'iou'}))
         with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')
