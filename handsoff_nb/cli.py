@@ -28,7 +28,7 @@ def _fail(msg:str) -> int:
 
 _COUNTS = {  # subcommand → {argument: its smallest sensible value}; None (not given) means the profile's
     'render': dict(n=1, size=8),
-    'train-gan': dict(steps=1, batch=1, eval_n=2),  # a Fréchet distance needs 2 samples
+    'train-gan': dict(steps=1, batch=1, eval_n=2, d_warmup=0),  # a Fréchet distance needs 2 samples
     'gan-quality': dict(n=2),
     'train-encoder': dict(steps=1, batch=1, lpips_steps=0, offset_steps=1, offset_decay_steps=0),
     'generate': dict(n=1, n_labeled=1, lg_steps=1, ensemble=1, refine_steps=0, shard_size=1, num_shards=1),
@@ -131,6 +131,8 @@ def _train_config(a, p, res:int):
     for k in ('lr', 'r1_gamma', 'mixing', 'ema_kimg'):
         if getattr(a, k) is not None: setattr(tc, k, getattr(a, k))
     if a.noise: tc.noise = True
+    if a.init:  # a warm start: D starts random, so it trains alone first; the EMA needs no ramp-up
+        tc.init, tc.d_warmup, tc.ema_rampup = str(a.init), 1000 if a.d_warmup is None else a.d_warmup, None
     return tc
 
 def cmd_train_gan(a):
@@ -141,6 +143,9 @@ def cmd_train_gan(a):
     from handsoff_nb.quality import fd_evaluator
     p = load_profile(a.profile)
     gcfg = getattr(GenConfig, a.config)()
+    if a.init and not (Path(a.out)/'last.pt').exists():
+        from handsoff_nb.stylegan2 import load_generator
+        gcfg = load_generator(a.init)[2]  # the run takes the warm start's architecture
     tc = _train_config(a, p, gcfg.size)
     if a.data:  # the user's own images: no judge for their domain, so no FD along the run
         imgs = load_image_folder(a.data, gcfg.size)
@@ -475,6 +480,9 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument('--lr', type=float, default=None); t.add_argument('--r1-gamma', type=float, default=None)
     t.add_argument('--mixing', type=float, default=None); t.add_argument('--ema-kimg', type=float, default=None)
     t.add_argument('--noise', action='store_true', help='train the noise strengths (default: frozen at 0)')
+    t.add_argument('--init', default=None, help='a new run starts G and its EMA from this generator file '
+                   '(e.g. the shipped one) and D from random weights')
+    t.add_argument('--d-warmup', type=int, default=None, help='with --init: steps that update D only (default 1000)')
     t.add_argument('--eval-every', type=int, default=1000, help='steps between judge FD evaluations (0: off)')
     t.add_argument('--eval-n', type=int, default=500, help='samples per FD evaluation')
     q = sub.add_parser('gan-quality', help='judge a generator checkpoint'); q.set_defaults(fn=cmd_gan_quality)

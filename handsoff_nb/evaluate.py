@@ -21,8 +21,8 @@ from .quality import UNet, JUDGE_SEEDS, confusion, iou_from_confusion
 from .label_generator import keypoint_heatmaps, decode_keypoints
 
 # %% auto #0
-__all__ = ['KP_SIGMA', 'KP_WEIGHT', 'ORACLE_SEEDS', 'METRICS', 'ABLATIONS', 'seg_metrics', 'pck', 'depth_metrics', 'heldout_set',
-           'flip_permutation', 'hflip', 'random_shift', 'color_jitter', 'augment_batch', 'class_weights',
+__all__ = ['KP_SIGMA', 'KP_WEIGHT', 'IGNORE', 'ORACLE_SEEDS', 'METRICS', 'ABLATIONS', 'seg_metrics', 'pck', 'depth_metrics',
+           'heldout_set', 'flip_permutation', 'hflip', 'random_shift', 'color_jitter', 'augment_batch', 'class_weights',
            'downstream_loss', 'load_backbone', 'train_downstream', 'predict', 'evaluate_model', 'fewshot_data',
            'oracle_data', 'load_generated', 'corrupt', 'pretrain_backbone', 'Method', 'make_methods', 'summarize',
            'run_benchmark', 'check_targets', 'results_table', 'show_predictions', 'BenchConfig', 'variant_settings',
@@ -118,18 +118,20 @@ def augment_batch(batch:dict, gen:torch.Generator) -> dict:
 
 # %% ../nbs/08_downstream_eval.ipynb #e6816218
 KP_SIGMA, KP_WEIGHT = 1.5, 10.0
+IGNORE = 255  # a mask value no loss is taken on (a pixel whose label is not trusted)
 
 def class_weights(mask:Tensor, # (N,H,W) the training set's masks
                   n_classes:int=len(CLASSES), power:float=0.5) -> Tensor:
     "Eq. (4): α_c ∝ f_c^-power from the pixel frequencies f_c of `mask`, mean 1 over present classes (C,)."
-    f = torch.bincount(mask.flatten(), minlength=n_classes).double()
+    m = mask.flatten()
+    f = torch.bincount(m[m < n_classes], minlength=n_classes).double()  # `IGNORE` pixels not counted
     a = torch.where(f > 0, (f / f.sum()).clamp_min(1e-12) ** -power, torch.zeros((), dtype=torch.double))
     return (a / a[f > 0].mean()).float()
 
 def downstream_loss(out:dict, batch:dict, weight:Tensor|None=None, # (C,) `class_weights`; None: plain CE
                    ) -> tuple:
     "Eq. (4): `(loss, parts)` for the heads present in both `out` and `batch`."
-    parts = dict(seg=F.cross_entropy(out['logits'], batch['mask'], weight=weight))
+    parts = dict(seg=F.cross_entropy(out['logits'], batch['mask'], weight=weight, ignore_index=IGNORE))
     if 'heatmaps' in out and 'kps' in batch:
         kps = batch['kps'].clone(); kps[..., 2] = (kps[..., 2] >= 0.5).float()
         t = keypoint_heatmaps(kps, out['heatmaps'].shape[-1], KP_SIGMA)  # (B,K,H,W)

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 from .core import set_seed, default_device, tensor2img, IN_TEST, atomic_save
 from .data import IMAGE_SUFFIXES, _open
-from .stylegan2 import GenConfig, Generator, Discriminator, make_generator, make_discriminator
+from .stylegan2 import GenConfig, Generator, Discriminator, make_generator, make_discriminator, load_generator
 
 # %% auto #0
 __all__ = ['d_logistic_loss', 'g_nonsaturating_loss', 'd_r1_penalty', 'TrainConfig', 'g_params', 'make_optimizers',
@@ -55,6 +55,8 @@ class TrainConfig:
     seed: int = 0             # seed for weights, latents and data order
     noise: bool = True        # train the noise strengths; False: frozen at 0 (G ignores its noise inputs)
     eval_every: int = 0       # steps between quality evaluations (0: never; see `train_gan`)
+    init: str = ''            # generator file whose weights start G and g_ema (a warm start; '' : random)
+    d_warmup: int = 0         # first steps that update D only (a warm start's fresh D catches up before G moves)
 
 def _is_noise(name:str) -> bool: return name.endswith('noise.weight')
 
@@ -118,11 +120,18 @@ class GANState:
     log: list = field(default_factory=list)
     evals: list = field(default_factory=list)  # quality along the run: step, kimg, wall seconds, metrics
 
+def _warm_start(G:nn.Module, gcfg:GenConfig, path):
+    "Copy the weights of the generator file `path` into `G`; one clear error if its config differs."
+    G0, _, cfg = load_generator(path)
+    if cfg != gcfg: raise ValueError(f"{path}: its generator config {cfg} is not this run's {gcfg}")
+    G.load_state_dict(G0.state_dict())
+
 def new_state(gcfg:GenConfig, tc:TrainConfig, device=None) -> GANState:
-    "Fresh G, D, EMA copy and optimisers, seeded by `tc.seed`."
+    "Fresh G, D, EMA copy and optimisers, seeded by `tc.seed`; G starts from `tc.init` when given."
     device = device or default_device()
     set_seed(tc.seed)
     G, D = make_generator(gcfg).to(device), make_discriminator(gcfg).to(device)
+    if tc.init: _warm_start(G, gcfg, tc.init)
     if not tc.noise:  # strengths start at 0 and stay there: they are left out of the optimiser
         for n, p in G.named_parameters():
             if _is_noise(n): p.data.zero_()
@@ -239,7 +248,8 @@ def train_gan(data, # iterator of `(B,3,H,W)` batches in [-1,1] (or dicts with '
             t0 = time.time()
             real = next(data)
             real = (real['img'] if isinstance(real, dict) else real).to(dev, non_blocking=True)  # labels unused
-            out = {**d_step(s, real), **g_step(s, len(real), dev)}
+            out = d_step(s, real)
+            if s.step >= s.tc.d_warmup: out.update(g_step(s, len(real), dev))  # warm-up: D only, G and g_ema wait
             s.step += 1; pending.append((s.step, round(time.time() - t0, 3), out)); bar.update(1)
             if s.step % log_every == 0: _flush_log(s, pending, bar)
             if s.step % s.tc.sample_every == 0: _sample_grid(s, z_fixed, out_dir/f'samples_{s.step:06d}.png')

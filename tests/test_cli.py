@@ -53,6 +53,7 @@ CARELESS = {  # id → (argv after the output option, words the error must conta
     'train-gan --steps 0': (['train-gan', '--steps', '0'], ['--steps']),
     'train-gan --batch -2': (['train-gan', '--batch', '-2'], ['--batch']),
     'train-gan --eval-n 0': (['train-gan', '--eval-n', '0'], ['--eval-n']),
+    'train-gan --d-warmup -1': (['train-gan', '--d-warmup', '-1'], ['--d-warmup']),
     'benchmark --threads 0': (['benchmark', '--threads', '0'], ['--threads']),
     'benchmark --set steps=0': (['benchmark', '--set', 'steps=0'], ['steps=0']),
     'benchmark --set Ns=0,16': (['benchmark', '--set', 'Ns=0,16'], ['Ns=(0, 16)']),
@@ -187,6 +188,29 @@ def test_data_folder_errors_are_one_line_before_any_work(cmd, tmp_path):
         assert rc == 2 and len(errs) == 1 and e.splitlines()[-1] == errs[0] and 'Traceback' not in e, (rc, e)
         for w in words: assert w in errs[0], (w, e)
         assert not (out/'last.pt').exists() and not (out/'regression').exists()
+
+
+def test_train_gan_warm_start_from_a_generator_file(tmp_path):
+    "`train-gan --init G.pt`: G and g_ema start from the file, D trains alone for `--d-warmup` steps; a missing file is one error."
+    import torch
+    from handsoff_nb.stylegan2 import GenConfig, make_generator, save_generator
+    G0 = make_generator(GenConfig.tiny())
+    ck = save_generator(G0, tmp_path/'g.pt', GenConfig.tiny())
+    d = _image_folder(tmp_path/'imgs', size=32)
+    rc, o, e = run(['train-gan', '--init', ck, '--data', d, '--out', tmp_path/'run', '--steps', '3', '--batch', '2',
+                    '--d-warmup', '2', '--eval-every', '0'])
+    assert rc == 0, e
+    st = torch_load(tmp_path/'run'/'last.pt')
+    tc = st['train_config']
+    assert (tc['init'], tc['d_warmup'], tc['ema_rampup']) == (str(ck), 2, None)
+    assert [('g_loss' in r) for r in json.loads(st['log'])] == [False, False, True]
+    assert st['config']['size'] == 32  # the warm start's architecture, not --config's
+    w = G0.state_dict()['to_rgb1.conv.weight']
+    assert not torch.equal(st['g_ema']['to_rgb1.conv.weight'], w)  # one G step moved the EMA ...
+    assert (st['g_ema']['to_rgb1.conv.weight'] - w).abs().max() < 0.05  # ... from the file's weights, not random ones
+    rc, o, e = run(['train-gan', '--init', tmp_path/'nope.pt', '--data', d, '--out', tmp_path/'run2', '--steps', '1'])
+    assert_one_error(rc, o, e, 'nope.pt')
+    assert not (tmp_path/'run2'/'last.pt').exists()
 
 
 def test_train_encoder_tunes_on_a_data_folder(tmp_path):

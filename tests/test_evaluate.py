@@ -1,6 +1,7 @@
 "Dense tests of `handsoff_nb.evaluate`: metrics on hand-made inputs, flip/shift augmentation, seeded training."
 import json, math
 import pytest, torch
+import torch.nn.functional as F
 from handsoff_nb.core import CLASSES, KEYPOINTS
 from handsoff_nb.data import render_toyfaces, save_labeled_folder
 from handsoff_nb.quality import confusion
@@ -8,7 +9,7 @@ from handsoff_nb.label_generator import keypoint_heatmaps
 from handsoff_nb.evaluate import (seg_metrics, pck, depth_metrics, flip_permutation, hflip, random_shift,
                                   color_jitter, augment_batch, downstream_loss, train_downstream, evaluate_model,
                                   load_backbone, load_generated, summarize, check_targets, results_table,
-                                  ORACLE_SEEDS, class_weights, show_predictions, BenchConfig, _budget_tag)
+                                  ORACLE_SEEDS, class_weights, IGNORE, show_predictions, BenchConfig, _budget_tag)
 from handsoff_nb.quality import UNet
 
 
@@ -223,6 +224,18 @@ def test_weighted_loss_counts_rare_pixels_more():
     plain, _ = downstream_loss({'logits': logits}, {'mask': m})
     weighted, _ = downstream_loss({'logits': logits}, {'mask': m}, class_weights(m, 2))
     assert weighted > plain  # the one wrong pixel of the rare class weighs more
+
+
+def test_ignored_pixels_take_no_loss_and_are_not_counted_in_the_weights():
+    m = torch.zeros(1, 4, 4, dtype=torch.long); m[0, 0, 0] = 1
+    logits = torch.zeros(1, 2, 4, 4); logits[:, 0] = 2.  # right on class 0, wrong on the class-1 pixel
+    ign = m.clone(); ign[0, 0, 0] = IGNORE             # the wrong pixel's label is not trusted
+    torch.testing.assert_close(class_weights(ign, 2), torch.tensor([1., 0.]))
+    with_wrong, _ = downstream_loss({'logits': logits}, {'mask': m})
+    ignored, _ = downstream_loss({'logits': logits}, {'mask': ign}, class_weights(ign, 2))
+    right_only = F.cross_entropy(logits[:, :, 1:, :], m[:, 1:, :])  # the mean over 12 right pixels
+    assert ignored < with_wrong
+    torch.testing.assert_close(ignored, right_only)
 
 
 def test_budget_tag_changes_with_the_class_weights_and_lr():
