@@ -18,6 +18,14 @@ Variants (comma-separated; `base` is `handsoff_dataset`'s recipe):
 - `invKrR`: the labeled few inverted with the feature offset at block K and R refinement steps (base: inv2r1000);
   every row also reports `alignment`, the judge's masks of the inversions G(ws, δ) against the true masks.
 - `notrust`: every pixel of the labeled inversions trusted (no reconstruction-error weighting).
+- `judge`: the labeled few's masks replaced by the judge's masks of their inversions G(ws, δ): labels that fit the
+  features exactly, so what is left of the gap to `bench_lg_ceiling.py` is the inversions' features, not their labels.
+- `judge0`: the same without the offset (masks of G(ws), δ = 0): the inversions used as if they were G's own samples.
+- `real0`: the true labels on the inversions without the offset (δ = 0).
+- `scaleL`: the true labels, the offset scaled by L (0 < L < 1): features nearer G's own, labels fitting less.
+- `real0tD`: the true labels without the offset, trusting only the 1 − D of each image's pixels where G(ws) is
+  closest to the real image (eq. 3c of 06 on G(ws) instead of G(ws, δ)).
+- `bothD`: both pairs per labeled image: (ws, δ) as in `base` and (ws, 0) trusted as in `real0tD`.
 - `selfT`: self-training. The base label generator labels T fresh samples of G; pixels whose ensemble
   uncertainty is in the lowest 80 % are kept (trust 1), the rest left out, and a new label generator is trained on
   the labeled few plus those samples.
@@ -104,12 +112,25 @@ def main():
         if v.startswith('inv'): layer, rsteps = (int(x) for x in v[3:].split('r'))
         inv = inversions(G, E, lab, N, Path(a.work), layer, rsteps)
         row['alignment'] = alignment(G, judge, inv, labels['mask'])
+        jm = judge_masks(G, judge, inv['ws'], inv['delta'], inv['layer'])
+        row['alignment_iou'] = {c: round(x, 4) for c, x in seg_metrics(confusion(jm, labels['mask']))['iou'].items()}
         ws, delta, trust, lbl, steps, beta, hidden = inv['ws'], inv['delta'], inv['trust'], labels, None, 0.5, None
         if v.startswith('beta'): beta = float(v[4:])  # the class-prior shift β of eq. (3a) of 06
         elif v.startswith('steps'): steps = round(float(v[5:]) * lg_steps_for(N, 600))
         elif v.startswith('hid'): hidden = tuple(int(x) for x in v[3:].split('-'))
         elif v == 'notrust': trust = torch.ones_like(trust)
         elif v.startswith('inv'): pass  # the inversion above: offset layer K, R refinement steps
+        elif v in ('judge', 'judge0', 'real0'):
+            if v.endswith('0'): delta = torch.zeros_like(delta)
+            if v.startswith('judge'): lbl = dict(labels, mask=judge_masks(G, judge, ws, delta, layer))
+        elif v.startswith('scale'): delta = delta * float(v[5:])
+        elif v.startswith(('real0t', 'both')):
+            with torch.no_grad(): rec0 = G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
+            t0_ = reconstruction_trust(rec0, lab['img'][:N], float(v[6:] if v.startswith('real0t') else v[4:]))
+            if v.startswith('real0t'): delta, trust = torch.zeros_like(delta), t0_
+            else:
+                ws, delta, trust = torch.cat([ws, ws]), torch.cat([delta, torch.zeros_like(delta)]), torch.cat([trust, t0_])
+                lbl = {key: torch.cat([x, x]) for key, x in labels.items()}
         elif v.startswith('mix'):
             k, c = map(int, v[3:].split('x'))
             mixed = mix_latents(G, ws, k, c, a.seed)

@@ -2,12 +2,14 @@
 
     python benchmarks/probes/bench_lg_ceiling.py                  # N = 16, 600 steps (as handsoff_dataset)
     python benchmarks/probes/bench_lg_ceiling.py --n 50 --steps 1875 --lr 1e-3
+    python benchmarks/probes/bench_lg_ceiling.py --n 4 --draw 1 --eval-n 500   # another 4 samples, 500 to score
 
 No inversion, no real image: N samples of the shipped G (ψ = 0.7, seeds image_seed(7, i)) are labeled by the
 judge (a U-Net trained on real labeled faces), a label generator (ensemble 3, `--hidden`, segmentation head only)
 is trained on them as `train_label_generator` trains it, and its masks on 64 *other* samples (the seeds
 `generate` and `bench_label_accuracy` use) are compared with the judge's masks on those samples (mIoU over 8
-classes). `train_fit` scores it on its own N. HandsOff's label generator, trained on inverted real faces, is
+classes; `iou` per class). `--draw k` takes another N samples (seeds image_seed(7 + k, i)); `--eval-n` scores on
+more samples (500: the 500 of `bench_segmenter_agreement.py`, eq. 2 of 08a). `train_fit` scores it on its own N. HandsOff's label generator, trained on inverted real faces, is
 compared with the judge the same way in `bench_label_accuracy.py` (`generated.agreement_with_judge`); the gap
 between the two is what inversion costs, and this number is what the per-pixel MLP on G's features reaches at
 best with N examples. One thread; appends one JSON line to `benchmarks/results/lg_ceiling.jsonl`.
@@ -26,7 +28,7 @@ import argparse, json, os, time
 from datetime import datetime, timezone
 from pathlib import Path
 import torch
-from handsoff_nb.core import data_samples_dir
+from handsoff_nb.core import data_samples_dir, CLASSES
 from handsoff_nb.stylegan2 import load_generator
 from handsoff_nb.label_generator import LGConfig, train_label_generator, predict_labels
 from handsoff_nb.generate import latents_for, image_seed
@@ -94,6 +96,8 @@ def main(argv=None):
     ap.add_argument('--generator', default=str(data_samples_dir()/'toyfaces_g64.pt'), help='default: the shipped G')
     ap.add_argument('--head', default='mlp', choices=('mlp', 'conv', 'unet'), help="'conv', 'unet': the diagnostics above")
     ap.add_argument('--rgb', action='store_true', help="MLP head: G's image as 3 more hypercolumn channels")
+    ap.add_argument('--draw', type=int, default=0, help='which N samples: seeds image_seed(7 + draw, i)')
+    ap.add_argument('--eval-n', type=int, default=64, help='samples of G it is scored on (seeds image_seed(0, i))')
     ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'lg_ceiling.jsonl'))
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -101,7 +105,7 @@ def main(argv=None):
     G, w_avg, _ = load_generator(a.generator); G.eval()
     judge = load_unet(judge_path(), 'cpu').eval()
     w_avg = w_avg.reshape(1, -1)
-    ws = latents_for(G, [image_seed(7, i) for i in range(a.n)], w_avg, 0.7)  # (N,n_latent,D)
+    ws = latents_for(G, [image_seed(7 + a.draw, i) for i in range(a.n)], w_avg, 0.7)  # (N,n_latent,D)
     with torch.no_grad(): mask = predict_masks(judge, G.synthesis(ws, randomize_noise=False).clamp(-1, 1))
     hidden = tuple(int(v) for v in a.hidden.split(','))
     if a.rgb and a.head == 'mlp': with_rgb(lgm)
@@ -113,12 +117,15 @@ def main(argv=None):
         label = unet_head(G, ws, mask, a.steps)
     else:
         label = conv_head(G, ws, mask, hidden[0], a.steps, a.lr)
-    gen = label(latents_for(G, [image_seed(0, i) for i in range(64)], w_avg, 0.7))
+    parts = [label(latents_for(G, [image_seed(0, i) for i in range(j, min(j + 64, a.eval_n))], w_avg, 0.7))
+             for j in range(0, a.eval_n, 64)]  # 64 at a time: the hypercolumns of 500 samples would not fit in RAM
+    gen = {k: torch.cat([p[k] for p in parts]) for k in ('img', 'mask')}
     miou = lambda p, t: iou_from_confusion(confusion(p, t)).nanmean().item()
     fit = label(ws)['mask']
     row = dict(generator=Path(a.generator).name, channels=sum(lgm.feature_channels(G)), n=a.n, steps=a.steps, lr=a.lr, hidden=list(hidden), head=a.head, rgb=a.rgb,
                train_fit=round(miou(fit, mask), 4),
-               agreement_with_judge=round(miou(gen['mask'], predict_masks(judge, gen['img'])), 4),
+               draw=a.draw, eval_n=a.eval_n, agreement_with_judge=round(miou(gen['mask'], jm := predict_masks(judge, gen['img'])), 4),
+               iou=dict(zip(CLASSES, [round(v, 4) for v in iou_from_confusion(confusion(gen['mask'], jm)).tolist()])),
                seconds=round(time.time() - t0, 1), date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                loadavg_1min=os.getloadavg()[0])
     print(json.dumps(row))
