@@ -26,6 +26,9 @@ Variants (comma-separated; `base` is `handsoff_dataset`'s recipe):
 - `real0tD`: the true labels without the offset, trusting only the 1 − D of each image's pixels where G(ws) is
   closest to the real image (eq. 3c of 06 on G(ws) instead of G(ws, δ)).
 - `bothD`: both pairs per labeled image: (ws, δ) as in `base` and (ws, 0) trusted as in `real0tD`.
+- `inorm`: every style block's feature map standardised per image and channel (instance normalisation) before the
+  label generator sees it, in training and in labeling: a per-image shift of the features' statistics (such as
+  the offset's) is removed.
 - `selfT`: self-training. The base label generator labels T fresh samples of G; pixels whose ensemble
   uncertainty is in the lowest 80 % are kept (trust 1), the rest left out, and a new label generator is trained on
   the labeled few plus those samples.
@@ -85,6 +88,16 @@ def judge_masks(G, judge, ws, delta, layer:int=OFFSET_LAYER) -> torch.Tensor:
     return predict_masks(judge, img)
 
 
+def with_instance_norm():
+    "Make label_generator's features instance-normalised (per image and channel), for this process."
+    import handsoff_nb.label_generator as lgm
+    gf = lgm.generate_features
+    def features(G, ws, offset=None):
+        img, fs = gf(G, ws, offset)
+        return img, [(f - f.mean((2, 3), keepdim=True)) / (f.std((2, 3), keepdim=True) + 1e-5) for f in fs]
+    lgm.generate_features = features
+
+
 def train(G, ws, labels, trust, delta, N, ens, steps=None, seed=0, beta=0.5, hidden=None, layer=OFFSET_LAYER):
     cfg = LGConfig.for_generator(G, labels, ensemble_size=ens)
     if hidden: cfg = replace(cfg, hidden=hidden)
@@ -124,6 +137,7 @@ def main():
             if v.endswith('0'): delta = torch.zeros_like(delta)
             if v.startswith('judge'): lbl = dict(labels, mask=judge_masks(G, judge, ws, delta, layer))
         elif v.startswith('scale'): delta = delta * float(v[5:])
+        elif v == 'inorm': with_instance_norm()  # the last variant of a run: the patch stays
         elif v.startswith(('real0t', 'both')):
             with torch.no_grad(): rec0 = G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
             t0_ = reconstruction_trust(rec0, lab['img'][:N], float(v[6:] if v.startswith('real0t') else v[4:]))
