@@ -17,6 +17,8 @@ Variants (comma-separated; `base` is `handsoff_dataset`'s recipe):
 - `hidA-B`: hidden widths (A, B) instead of `LGConfig.hidden` (128, 32); the official faces config is 256-32.
 - `invKrR`: the labeled few inverted with the feature offset at block K and R refinement steps (base: inv2r1000);
   every row also reports `alignment`, the judge's masks of the inversions G(ws, δ) against the true masks.
+- `plainR`: the labeled few inverted in W+ alone (no feature offset), R refinement steps: G's own features, labels
+  that fit less.
 - `notrust`: every pixel of the labeled inversions trusted (no reconstruction-error weighting).
 - `judge`: the labeled few's masks replaced by the judge's masks of their inversions G(ws, δ): labels that fit the
   features exactly, so what is left of the gap to `bench_lg_ceiling.py` is the inversions' features, not their labels.
@@ -54,9 +56,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def inversions(G, E, lab, N, work:Path, layer:int=OFFSET_LAYER, steps:int=1000) -> dict:
     "`ws`, `delta`, `trust` of the first N labeled images, as `handsoff_dataset` makes them (cached)."
     f = work/(f'inv_N{N}.pt' if (layer, steps) == (OFFSET_LAYER, 1000) else f'inv_N{N}_L{layer}_R{steps}.pt')
-    if f.exists(): return {**torch.load(f, weights_only=True), 'layer': layer}
-    ws, delta = invert(lab['img'][:N], E, G, refine_steps=steps, lpips=refine_lpips(), progress=True,
-                       offset_layer=layer)
+    if f.exists(): return {**torch.load(f, weights_only=True), 'layer': OFFSET_LAYER if layer is None else layer}
+    if layer is None:  # W+ alone: a zero offset at the usual block stands for none
+        ws = invert(lab['img'][:N], E, G, refine_steps=steps, lpips=refine_lpips(), progress=True)
+        with torch.no_grad(): _, fs = G.synthesis(ws[:1], randomize_noise=False, return_features=True)
+        delta = torch.zeros(N, *fs[OFFSET_LAYER].shape[1:])
+    else:
+        ws, delta = invert(lab['img'][:N], E, G, refine_steps=steps, lpips=refine_lpips(), progress=True,
+                           offset_layer=layer)
+    layer = OFFSET_LAYER if layer is None else layer
     with torch.no_grad(): rec = G.synthesis(ws, randomize_noise=False, offset=(layer, delta)).clamp(-1, 1)
     d = dict(ws=ws, delta=delta, trust=reconstruction_trust(rec, lab['img'][:N], 0.1))
     work.mkdir(parents=True, exist_ok=True); torch.save(d, f)
@@ -123,7 +131,9 @@ def main():
         t0, row = time.time(), dict(variant=v, N=N, ensemble=a.ensemble, seed=a.seed)
         layer, rsteps = OFFSET_LAYER, 1000
         if v.startswith('inv'): layer, rsteps = (int(x) for x in v[3:].split('r'))
+        if v.startswith('plain'): layer, rsteps = None, int(v[5:])
         inv = inversions(G, E, lab, N, Path(a.work), layer, rsteps)
+        layer = inv['layer']
         row['alignment'] = alignment(G, judge, inv, labels['mask'])
         jm = judge_masks(G, judge, inv['ws'], inv['delta'], inv['layer'])
         row['alignment_iou'] = {c: round(x, 4) for c, x in seg_metrics(confusion(jm, labels['mask']))['iou'].items()}
@@ -132,7 +142,7 @@ def main():
         elif v.startswith('steps'): steps = round(float(v[5:]) * lg_steps_for(N, 600))
         elif v.startswith('hid'): hidden = tuple(int(x) for x in v[3:].split('-'))
         elif v == 'notrust': trust = torch.ones_like(trust)
-        elif v.startswith('inv'): pass  # the inversion above: offset layer K, R refinement steps
+        elif v.startswith(('inv', 'plain')): pass  # the inversion above: offset layer K (or none), R refinement steps
         elif v in ('judge', 'judge0', 'real0'):
             if v.endswith('0'): delta = torch.zeros_like(delta)
             if v.startswith('judge'): lbl = dict(labels, mask=judge_masks(G, judge, ws, delta, layer))
