@@ -1,6 +1,7 @@
 """Collect the FD-vs-images-seen curves of `train-gan` runs into one JSON and one figure.
 
     python benchmarks/gan_ablation.py NAME=RUN_DIR[@KIMG] [...]   → results/gan_ablation.{json,png}
+    python benchmarks/gan_ablation.py --out=gan_warm_start NAME=RUN_DIR ...   → results/gan_warm_start.{json,png}
 
 `@KIMG` keeps a forked run's points from KIMG on (its earlier points are its parent's).
 
@@ -20,8 +21,10 @@ REPORTED = {  # the earlier one-hour probe: 1 thread each, γ=0.05, EMA 5 kimg, 
 
 
 def main(pairs):
-    res = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'), reported=REPORTED, runs={})
-    out = RESULTS/'gan_ablation.json'
+    stem = pairs.pop(0)[len('--out='):] if pairs and pairs[0].startswith('--out=') else 'gan_ablation'
+    res = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+               reported=REPORTED if stem == 'gan_ablation' else {}, runs={})
+    out = RESULTS/f'{stem}.json'
     for p in pairs:
         name, _, d = p.partition('=')
         d, _, start = d.partition('@')
@@ -41,7 +44,7 @@ def main(pairs):
     for ax, xl in zip(axs, ('images seen (kimg)', 'training hours (1 thread, shared CPU)')):
         ax.set_yscale('log'); ax.set_xlabel(xl); ax.set_ylabel('judge FD (500 samples)')
         ax.axhline(0.03, color='k', lw=0.8, ls=':'); ax.grid(alpha=0.3)
-    axs[0].legend(fontsize=6); fig.tight_layout(); fig.savefig(RESULTS/'gan_ablation.png', dpi=90)
+    axs[0].legend(fontsize=6); fig.tight_layout(); fig.savefig(RESULTS/f'{stem}.png', dpi=90)
     for name, r in res['runs'].items():
         e = r['evals'][-1]; print(f"{name}: {e['kimg']} kimg, {e['wall']} s, FD {e.get('fd', e.get('fd500'))}")
 
