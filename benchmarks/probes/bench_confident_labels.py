@@ -21,8 +21,8 @@ from handsoff_nb.stylegan2 import load_generator
 from handsoff_nb.evaluate import fewshot_data, heldout_set, evaluate_model, train_downstream, seg_metrics, IGNORE
 from handsoff_nb.generate import SegmenterLabeler, latents_for, image_seed
 from handsoff_nb.quality import load_unet, save_unet, judge_path, predict_masks
-from handsoff_nb.segmenter import CurveConfig, finetune, UNetEnsemble
-from bench_label_dose import with_replay
+from handsoff_nb.segmenter import CurveConfig, UNetEnsemble
+from bench_label_dose import finetune_and_log
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,17 +85,8 @@ def main():
             first = load_unet(pre, 'cpu')
             base = dict(N=a.N, seed=a.seed, members=a.members, pool=f, pixel_drop=q,
                         label_agreement=agreement(judge, gen), first_stage=evaluate_model(first, test))
-            for rs in a.real_share:
-                net2 = finetune(first, with_replay(gen, real, rs), cfg.ft_steps, cfg.batch, a.seed, cfg.ft_lr,
-                                cfg.class_power, 'cpu')
-                row = dict(base, real_share=rs, metrics=evaluate_model(net2, test), steps=cfg.steps,
-                           ft_steps=cfg.ft_steps, ft_lr=cfg.ft_lr, seconds=round(time.time() - t, 1),
-                           loadavg=os.getloadavg()[0], date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
-                print(json.dumps(dict(N=a.N, pool=f, pixel_drop=q, real_share=rs,
-                                      label_agreement=row['label_agreement'],
-                                      first=round(row['first_stage']['miou'], 4), miou=round(row['metrics']['miou'], 4),
-                                      pck=row['metrics'].get('pck'), absrel=row['metrics'].get('absrel'))), flush=True)
-                with open(a.out, 'a') as fh: fh.write(json.dumps(row) + '\n')
+            finetune_and_log(first, gen, real, test, base, a.real_share, cfg, a.seed, t, a.out,
+                             dict(N=a.N, pool=f, pixel_drop=q))
 
 
 if __name__ == '__main__':

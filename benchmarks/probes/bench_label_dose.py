@@ -42,6 +42,20 @@ def with_replay(gen:dict, real:dict, share:float) -> dict:
     return {k: torch.cat([gen[k]] + [real[k]] * reps) for k in keys}
 
 
+def finetune_and_log(first, gen:dict, real:dict, test:dict, base:dict, real_shares, cfg, seed:int, t0:float, out,
+                     show:dict):
+    "The curve's fine-tuning stage of `first` for each replay share: a JSON line to `out`, a short one printed."
+    for rs in real_shares:
+        net = finetune(first, with_replay(gen, real, rs), cfg.ft_steps, cfg.batch, seed, cfg.ft_lr, cfg.class_power, 'cpu')
+        row = dict(base, real_share=rs, metrics=evaluate_model(net, test), steps=cfg.steps, ft_steps=cfg.ft_steps,
+                   ft_lr=cfg.ft_lr, seconds=round(time.time() - t0, 1), loadavg=os.getloadavg()[0],
+                   date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+        print(json.dumps(dict(show, real_share=rs, label_agreement=row['label_agreement'],
+                              first=round(row['first_stage']['miou'], 4), miou=round(row['metrics']['miou'], 4),
+                              pck=row['metrics'].get('pck'), absrel=row['metrics'].get('absrel'))), flush=True)
+        with open(out, 'a') as f: f.write(json.dumps(row) + '\n')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('work'); ap.add_argument('--N', type=int, default=4)
@@ -66,17 +80,8 @@ def main():
         first = load_unet(pre, 'cpu')
         base = dict(N=a.N, seed=a.seed, relabel=a.relabel, judge_share=js, label_agreement=agreement(judge, gen),
                     first_stage=evaluate_model(first, test))
-        for rs in a.real_share:
-            net = finetune(first, with_replay(gen, real, rs), cfg.ft_steps, cfg.batch, a.seed, cfg.ft_lr,
-                           cfg.class_power, 'cpu')
-            row = dict(base, real_share=rs, metrics=evaluate_model(net, test), steps=cfg.steps, ft_steps=cfg.ft_steps,
-                       ft_lr=cfg.ft_lr, seconds=round(time.time() - t, 1), loadavg=os.getloadavg()[0],
-                       date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
-            print(json.dumps(dict(N=a.N, relabel=a.relabel, judge_share=js, real_share=rs,
-                                  label_agreement=row['label_agreement'],
-                                  first=round(row['first_stage']['miou'], 4), miou=round(row['metrics']['miou'], 4),
-                                  pck=row['metrics'].get('pck'), absrel=row['metrics'].get('absrel'))), flush=True)
-            with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')
+        finetune_and_log(first, gen, real, test, base, a.real_share, cfg, a.seed, t, a.out,
+                         dict(N=a.N, relabel=a.relabel, judge_share=js))
 
 
 if __name__ == '__main__':
