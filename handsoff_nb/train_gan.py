@@ -7,7 +7,7 @@ Docs: https://handsoff-nb.github.io/handsoff-nb/train_gan.html.md"""
 # %% ../nbs/02a_train_gan.ipynb #e6d44543
 from __future__ import annotations
 import json, math, os, time
-from dataclasses import dataclass, asdict, field
+from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 import numpy as np
 import torch
@@ -177,7 +177,9 @@ def save_state(s:GANState, path):
 def load_state(path, device=None) -> GANState:
     "Rebuild a `GANState` from `save_state`'s file."
     ck = torch.load(path, map_location='cpu', weights_only=True)
-    s = new_state(GenConfig(**ck['config']), TrainConfig(**ck['train_config']), device)
+    tc = TrainConfig(**ck['train_config'])
+    s = new_state(GenConfig(**ck['config']), replace(tc, init=''), device)  # weights from `ck`, not from `tc.init`
+    s.tc = tc
     for m, k in [(s.G, 'g'), (s.D, 'd'), (s.g_ema, 'g_ema'), (s.g_opt, 'g_optim'), (s.d_opt, 'd_optim')]:
         m.load_state_dict(ck[k])
     s.step, s.log, s.evals = ck['step'], json.loads(ck['log']), json.loads(ck.get('evals', '[]'))
