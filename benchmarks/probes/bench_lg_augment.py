@@ -127,6 +127,8 @@ def main():
     lab, N = load_labeled_folder(shipped_path('labeled')), a.n_labeled
     judge = load_unet(judge_path(), 'cpu')
     labels = {k: lab[k][:N] for k in ('mask', 'kps', 'depth')}
+    if 'inorm' in a.variants.split(',')[:-1]:  # its patch of the features would carry into the variants after it
+        raise SystemExit("--variants: put inorm last")
     for v in a.variants.split(','):
         t0, row = time.time(), dict(variant=v, N=N, ensemble=a.ensemble, seed=a.seed)
         layer, rsteps = OFFSET_LAYER, 1000
@@ -147,7 +149,7 @@ def main():
             if v.endswith('0'): delta = torch.zeros_like(delta)
             if v.startswith('judge'): lbl = dict(labels, mask=judge_masks(G, judge, ws, delta, layer))
         elif v.startswith('scale'): delta = delta * float(v[5:])
-        elif v == 'inorm': with_instance_norm()  # the last variant of a run: the patch stays
+        elif v == 'inorm': with_instance_norm()  # always the last variant (checked above): the patch stays
         elif v.startswith(('real0t', 'both')):
             with torch.no_grad(): rec0 = G.synthesis(ws, randomize_noise=False).clamp(-1, 1)
             t0_ = reconstruction_trust(rec0, lab['img'][:N], float(v[6:] if v.startswith('real0t') else v[4:]))
